@@ -1,0 +1,107 @@
+package galleon
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list: at most Limit items whose sort key (the
+// folded name) comes after After. Lists are ordered by folded name.
+type Page struct {
+	Limit int
+	After string
+}
+
+// Store is the metadata store. Every exported method is one transaction that
+// guards the invariants it names; the conformance suite in storetest holds
+// every implementation to the same behaviour. Not-found answers are *Error
+// values with the ARM code a client would expect from the matching GET.
+type Store interface {
+	DirectoryStore
+	ResourceStore
+	OperationStore
+	RoleAssignmentStore
+	Close() error
+}
+
+// DirectoryStore keeps tenants, subscriptions and principals.
+type DirectoryStore interface {
+	// Bootstrap stores b if the installation has no tenant yet and reports
+	// whether it did; otherwise it changes nothing. Concurrent callers agree
+	// on one winner.
+	Bootstrap(ctx context.Context, b *Bootstrap) (created bool, err error)
+	// DefaultTenant returns the tenant created by Bootstrap
+	// (SubscriptionNotFound-free: an unbootstrapped store is an internal error).
+	DefaultTenant(ctx context.Context) (*Tenant, error)
+	GetSubscription(ctx context.Context, id string) (*Subscription, error)
+	ListSubscriptions(ctx context.Context, tenantID string) ([]Subscription, error)
+	// ServicePrincipalByAppID returns the service principal with the client id
+	// and its secrets, or ResourceNotFound.
+	ServicePrincipalByAppID(ctx context.Context, appID string) (*Principal, []ClientSecret, error)
+	// UserByPrincipalName looks a user up case-insensitively, or ResourceNotFound.
+	UserByPrincipalName(ctx context.Context, upn string) (*User, error)
+}
+
+// Update computes the new state of a resource from its current state, which
+// is nil when the resource does not exist yet. It runs inside the store's
+// transaction, so the decision and the write are atomic; an error aborts.
+type Update[T any] func(existing *T) (*T, error)
+
+// ResourceStore keeps resource groups, galleries and image definitions.
+type ResourceStore interface {
+	// PutResourceGroup creates or updates a resource group. A group that is
+	// being deleted answers Conflict (ResourceGroupBeingDeleted).
+	PutResourceGroup(ctx context.Context, id ResourceGroupID, update Update[ResourceGroup]) (rg *ResourceGroup, created bool, err error)
+	// GetResourceGroup returns ResourceGroupNotFound when absent.
+	GetResourceGroup(ctx context.Context, id ResourceGroupID) (*ResourceGroup, error)
+	ListResourceGroups(ctx context.Context, subscriptionID string, page Page) ([]ResourceGroup, string, error)
+	// BeginDeleteResourceGroup marks the group Deleting and records op, which
+	// the operation runner completes with DeleteResourceGroupContents. It
+	// returns ResourceGroupNotFound when absent; a group already being
+	// deleted returns its pending operation instead of op.
+	BeginDeleteResourceGroup(ctx context.Context, id ResourceGroupID, op *Operation) (*Operation, error)
+	// DeleteResourceGroupContents deletes the group and everything in it,
+	// role assignments at or below its scope included. Safe to repeat.
+	DeleteResourceGroupContents(ctx context.Context, id ResourceGroupID) error
+
+	// PutGallery creates or updates a gallery. It returns
+	// ResourceGroupNotFound for a missing group, Conflict (target galleryName)
+	// when the name is taken in another group of the subscription.
+	PutGallery(ctx context.Context, id GalleryID, update Update[Gallery]) (g *Gallery, created bool, err error)
+	// GetGallery returns ResourceNotFound when absent.
+	GetGallery(ctx context.Context, id GalleryID) (*Gallery, error)
+	ListGalleriesByResourceGroup(ctx context.Context, id ResourceGroupID, page Page) ([]Gallery, string, error)
+	ListGalleriesBySubscription(ctx context.Context, subscriptionID string, page Page) ([]Gallery, string, error)
+	// DeleteGallery reports whether a gallery was deleted; one that still has
+	// image definitions answers CannotDeleteResource.
+	DeleteGallery(ctx context.Context, id GalleryID) (bool, error)
+
+	// PutImageDefinition creates or updates an image definition. It returns
+	// ParentResourceNotFound for a missing gallery (or group), Conflict
+	// (target galleryImage.properties.identifier) when another definition in
+	// the gallery has the same publisher/offer/sku.
+	PutImageDefinition(ctx context.Context, id ImageDefinitionID, update Update[ImageDefinition]) (d *ImageDefinition, created bool, err error)
+	// GetImageDefinition returns ResourceNotFound when absent.
+	GetImageDefinition(ctx context.Context, id ImageDefinitionID) (*ImageDefinition, error)
+	// ListImageDefinitions returns ParentResourceNotFound for a missing gallery.
+	ListImageDefinitions(ctx context.Context, id GalleryID, page Page) ([]ImageDefinition, string, error)
+	DeleteImageDefinition(ctx context.Context, id ImageDefinitionID) (bool, error)
+}
+
+// OperationStore keeps long-running operations.
+type OperationStore interface {
+	// GetOperation returns OperationNotFound when absent.
+	GetOperation(ctx context.Context, subscriptionID, id string) (*Operation, error)
+	// ListOperations returns operations with the given status, oldest first.
+	ListOperations(ctx context.Context, status string) ([]Operation, error)
+	// CompleteOperation moves an in-progress operation to a terminal status
+	// at end; completing a terminal operation changes nothing.
+	CompleteOperation(ctx context.Context, id, status string, opErr *Error, end time.Time) error
+}
+
+// RoleAssignmentStore keeps role assignments.
+type RoleAssignmentStore interface {
+	// ListRoleAssignmentsForPrincipals returns every assignment to any of
+	// the principals, at any scope.
+	ListRoleAssignmentsForPrincipals(ctx context.Context, principalIDs []string) ([]RoleAssignment, error)
+}
