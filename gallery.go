@@ -81,7 +81,8 @@ func ValidateGalleryName(name string) error {
 		"The gallery name '%s' is invalid. %s", name, why)
 }
 
-// NewGallery applies the defaults Azure fills in on creation.
+// ApplyDefaults fills in what Azure fills in: the unique name, Private
+// sharing, soft deletion off.
 func (g *Gallery) ApplyDefaults() {
 	p := &g.Properties
 	p.Identifier = &GalleryIdentifier{UniqueName: g.ID.SubscriptionID + "-" + strings.ToUpper(g.ID.Name)}

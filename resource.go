@@ -1,6 +1,10 @@
 package galleon
 
-import "time"
+import (
+	"regexp"
+	"strings"
+	"time"
+)
 
 // ProvisioningState values as ARM reports them.
 const (
@@ -38,4 +42,27 @@ type ResourceGroup struct {
 	ManagedBy         string
 	ProvisioningState string
 	SystemData        SystemData
+}
+
+// resourceGroupNamePattern is Azure's rule: 1-90 letters, digits,
+// underscores, hyphens, periods and parentheses, not ending in a period.
+var resourceGroupNamePattern = regexp.MustCompile(`^[-\p{L}\p{N}_.()]{1,90}$`)
+
+// ValidateResourceGroupName checks a resource group name against Azure's rule.
+func ValidateResourceGroupName(name string) error {
+	if resourceGroupNamePattern.MatchString(name) && !strings.HasSuffix(name, ".") {
+		return nil
+	}
+	return TargetErrorf(CodeInvalidParameter, "resourceGroupName",
+		"Resource group '%s' is invalid. Resource group names may contain only letters, digits, underscores, hyphens, periods and parentheses, must be 1 to 90 characters long and may not end in a period.", name)
+}
+
+// UpdateResourceGroup validates replacing old by new.
+func UpdateResourceGroup(old, new *ResourceGroup) error {
+	if Fold(old.Location) != Fold(new.Location) {
+		return TargetErrorf(CodeInvalidResourceGroupLocation, "location",
+			"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", new.Location, old.Location)
+	}
+	new.SystemData = old.SystemData
+	return nil
 }

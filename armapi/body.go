@@ -1,0 +1,103 @@
+package armapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/galleon-project/galleon"
+)
+
+// decodeBody reads a JSON request body into v, refusing bodies that are
+// empty, too large, malformed or followed by trailing data.
+func decodeBody(w http.ResponseWriter, r *request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return galleon.Errorf(galleon.CodeRequestTooLarge,
+				"The request content size exceeds the maximum of %d bytes.", maxBodyBytes)
+		}
+		return galleon.Errorf(galleon.CodeInvalidRequestContent, "The request content could not be read: %v.", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return galleon.Errorf(galleon.CodeInvalidRequestContent,
+			"The request content was invalid and could not be deserialized: the body is empty.")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(v); err != nil {
+		return galleon.Errorf(galleon.CodeInvalidRequestContent,
+			"The request content was invalid and could not be deserialized: %s.", describeJSONError(err))
+	}
+	if dec.More() {
+		return galleon.Errorf(galleon.CodeInvalidRequestContent,
+			"The request content was invalid and could not be deserialized: unexpected data after the JSON object.")
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return "malformed JSON at byte " + itoa(syntax.Offset) + ": " + syntax.Error()
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "the request body"
+		}
+		return "could not convert a JSON " + typ.Value + " into the type of '" + field + "'"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends unexpectedly"
+	}
+	return err.Error()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// page returns the page a list request asks for, decoding $skiptoken.
+func (s *Server) page(r *request) (galleon.Page, error) {
+	p := galleon.Page{Limit: s.pageSize()}
+	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
+		after, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return p, galleon.TargetErrorf(galleon.CodeInvalidParameter, "$skiptoken", "The $skiptoken '%s' is invalid.", tok)
+		}
+		p.After = string(after)
+	}
+	if top := r.URL.Query().Get("$top"); top != "" {
+		var n int
+		if err := json.Unmarshal([]byte(top), &n); err != nil || n < 1 || n > 1000 {
+			return p, galleon.TargetErrorf(galleon.CodeInvalidParameter, "$top", "The $top value '%s' must be an integer from 1 to 1000.", top)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// writeList answers one page of items, with a nextLink to the following page
+// when the store reports one.
+func (s *Server) writeList(w http.ResponseWriter, r *request, items any, next string) error {
+	link := ""
+	if next != "" {
+		q := url.Values{}
+		q.Set("api-version", r.apiVersion)
+		q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(next)))
+		if top := r.URL.Query().Get("$top"); top != "" {
+			q.Set("$top", top)
+		}
+		link = s.PublicURL + r.URL.EscapedPath() + "?" + q.Encode()
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Value    any    `json:"value"`
+		NextLink string `json:"nextLink,omitempty"`
+	}{items, link})
+	return nil
+}

@@ -1,0 +1,88 @@
+package armapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+// endpoint is one method on one route: the RBAC action it needs at the
+// request's scope and the handler that serves it.
+type endpoint struct {
+	action string
+	handle func(s *Server, w http.ResponseWriter, r *request) error
+}
+
+// route is a resource type, as an item (…/galleries/{name}) or a collection
+// (…/galleries), with the api-versions it accepts and its methods.
+type route struct {
+	api     apiVersions
+	methods map[string]endpoint
+}
+
+type routeKey struct {
+	resourceType string // folded, e.g. "microsoft.compute/galleries/images"
+	collection   bool
+}
+
+// routes lists every ARM path Galleon serves. Paths are parsed into resource
+// ids by azcore/arm (case-insensitively); the id's resource type picks the
+// route. GET /subscriptions, GET /tenants and the metadata endpoint have no
+// resource id and are served before this table is consulted.
+var routes = map[routeKey]route{
+	{"microsoft.resources/subscriptions", false}: {subscriptionAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Resources/subscriptions/read", (*Server).getSubscription},
+	}},
+	{"microsoft.resources/subscriptions/locations", true}: {locationsAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Resources/subscriptions/locations/read", (*Server).listLocations},
+	}},
+	{"microsoft.resources/resourcegroups", true}: {resourceGroupAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).listResourceGroups},
+	}},
+	{"microsoft.resources/resourcegroups", false}: {resourceGroupAPI, map[string]endpoint{
+		http.MethodGet:    {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).getResourceGroup},
+		http.MethodHead:   {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).checkResourceGroup},
+		http.MethodPut:    {"Microsoft.Resources/subscriptions/resourceGroups/write", (*Server).putResourceGroup},
+		http.MethodPatch:  {"Microsoft.Resources/subscriptions/resourceGroups/write", (*Server).patchResourceGroup},
+		http.MethodDelete: {"Microsoft.Resources/subscriptions/resourceGroups/delete", (*Server).deleteResourceGroup},
+	}},
+	{"microsoft.compute/galleries", true}: {galleryAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Compute/galleries/read", (*Server).listGalleries},
+	}},
+	{"microsoft.compute/galleries", false}: {galleryAPI, map[string]endpoint{
+		http.MethodGet:    {"Microsoft.Compute/galleries/read", (*Server).getGallery},
+		http.MethodPut:    {"Microsoft.Compute/galleries/write", (*Server).putGallery},
+		http.MethodPatch:  {"Microsoft.Compute/galleries/write", (*Server).patchGallery},
+		http.MethodDelete: {"Microsoft.Compute/galleries/delete", (*Server).deleteGallery},
+	}},
+	{"microsoft.compute/galleries/images", true}: {galleryImageAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Compute/galleries/images/read", (*Server).listImageDefinitions},
+	}},
+	{"microsoft.compute/galleries/images", false}: {galleryImageAPI, map[string]endpoint{
+		http.MethodGet:    {"Microsoft.Compute/galleries/images/read", (*Server).getImageDefinition},
+		http.MethodPut:    {"Microsoft.Compute/galleries/images/write", (*Server).putImageDefinition},
+		http.MethodPatch:  {"Microsoft.Compute/galleries/images/write", (*Server).patchImageDefinition},
+		http.MethodDelete: {"Microsoft.Compute/galleries/images/delete", (*Server).deleteImageDefinition},
+	}},
+	{"microsoft.compute/locations/capsoperations", false}: {operationAPI, map[string]endpoint{
+		http.MethodGet: {"Microsoft.Compute/locations/capsOperations/read", (*Server).getOperation},
+	}},
+}
+
+// OperationStatusPath is where the status of operation id, started in
+// subscription sub at location loc, is served.
+func OperationStatusPath(sub, loc, id string) string {
+	return "/subscriptions/" + sub + "/providers/Microsoft.Compute/locations/" + loc + "/capsOperations/" + id
+}
+
+// knownNamespaces are the resource provider namespaces Galleon serves; a
+// type outside them is an unregistered provider rather than an unknown type.
+var knownNamespaces = []string{"microsoft.resources", "microsoft.compute"}
+
+func knownNamespace(ns string) bool {
+	for _, n := range knownNamespaces {
+		if strings.EqualFold(n, ns) {
+			return true
+		}
+	}
+	return false
+}
