@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/armapi"
+	"github.com/galleon-project/galleon/authz"
+	"github.com/galleon-project/galleon/identity"
+	"github.com/galleon-project/galleon/operations"
+	"github.com/galleon-project/galleon/pki"
+	"github.com/galleon-project/galleon/sqlstore"
+)
+
+// Config is what `galleon serve` is told by flags and GALLEON_* variables.
+type Config struct {
+	DataDir   string
+	Listen    string
+	PublicURL string
+	Hostnames []string
+	Regions   []string
+	TLSCert   string
+	TLSKey    string
+	Database  string
+	PageSize  int
+	LogLevel  string
+}
+
+func newServeCommand() *cobra.Command {
+	var c Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the ARM API, identity endpoints and portal",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			m := &Main{Config: c, Out: cmd.OutOrStdout()}
+			if err := m.Open(cmd.Context()); err != nil {
+				m.Close()
+				return err
+			}
+			err := m.Run(cmd.Context())
+			if cerr := m.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.DataDir, "data", "./galleon-data", "data folder: database, TLS material, keys, credentials")
+	f.StringVar(&c.Listen, "listen", "127.0.0.1:8443", "address to listen on")
+	f.StringVar(&c.PublicURL, "public-url", "", "URL clients reach this server at (default https://<listen address>)")
+	f.StringSliceVar(&c.Hostnames, "hostname", nil, "extra host names or IPs for the generated server certificate")
+	f.StringSliceVar(&c.Regions, "regions", []string{"eastus", "westus2", "westeurope"}, "regions this installation serves")
+	f.StringVar(&c.TLSCert, "tls-cert", "", "server certificate PEM (default: generated under <data>/tls)")
+	f.StringVar(&c.TLSKey, "tls-key", "", "server key PEM, with --tls-cert")
+	f.StringVar(&c.Database, "database", "", "database URL (default: SQLite file <data>/galleon.db)")
+	f.IntVar(&c.PageSize, "list-page-size", armapi.DefaultPageSize, "items per page of ARM lists")
+	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// Main is a running Galleon: every part, wired by plain assignment.
+type Main struct {
+	Config Config
+	Out    io.Writer
+
+	Logger      *slog.Logger
+	Store       *sqlstore.DB
+	TLS         *pki.Material
+	Issuer      *identity.Issuer
+	ARM         *armapi.Server
+	Runner      *operations.Runner
+	HTTP        *http.Server
+	Credentials *Credentials
+
+	listener net.Listener
+}
+
+// Open prepares everything up to accepting connections: data folder, store,
+// TLS material, signing key, bootstrap, listener.
+func (m *Main) Open(ctx context.Context) error {
+	c := &m.Config
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	regions, err := parseRegions(c.Regions)
+	if err != nil {
+		return err
+	}
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data folder: %w", err)
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "galleon.db")
+	}
+	if m.Store, err = sqlstore.Open(ctx, c.Database); err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+
+	if m.listener, err = net.Listen("tcp", c.Listen); err != nil {
+		return err
+	}
+	publicURL := strings.TrimSuffix(c.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = "https://" + m.listener.Addr().String()
+	}
+
+	hosts := append([]string{}, c.Hostnames...)
+	if h, _, err := net.SplitHostPort(strings.TrimPrefix(publicURL, "https://")); err == nil {
+		hosts = append(hosts, h)
+	}
+	if m.TLS, err = pki.LoadOrCreate(filepath.Join(c.DataDir, "tls"), hosts, time.Now()); err != nil {
+		return fmt.Errorf("TLS material: %w", err)
+	}
+	cert := m.TLS.Certificate
+	if c.TLSCert != "" || c.TLSKey != "" {
+		if cert, err = pki.LoadKeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return err
+		}
+	}
+
+	key, err := identity.LoadOrCreateSigningKey(filepath.Join(c.DataDir, "keys", "token-signing.pem"))
+	if err != nil {
+		return fmt.Errorf("token signing key: %w", err)
+	}
+	armAudience := "https://management.core.windows.net/"
+	m.Issuer = &identity.Issuer{
+		Key:       key,
+		PublicURL: publicURL,
+		Audiences: []string{armAudience, "https://management.azure.com/", publicURL + "/"},
+		Directory: m.Store,
+		Logger:    m.Logger,
+	}
+
+	if m.Credentials, err = m.bootstrap(ctx, publicURL, armAudience); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+
+	m.Runner = &operations.Runner{
+		Store:  m.Store,
+		Logger: m.Logger,
+		Handlers: map[string]operations.Handler{
+			galleon.OperationDeleteResourceGroup: operations.DeleteResourceGroup(m.Store),
+		},
+	}
+	m.ARM = &armapi.Server{
+		Store:            m.Store,
+		Authorizer:       &authz.Authorizer{Assignments: m.Store},
+		VerifyToken:      m.Issuer.VerifyToken,
+		Regions:          regions,
+		PublicURL:        publicURL,
+		AuthorityURL:     publicURL + "/adfs",
+		PageSize:         c.PageSize,
+		Logger:           m.Logger,
+		OperationStarted: m.Runner.Nudge,
+		Metadata: armapi.CloudMetadata{
+			Name:                     "Galleon",
+			ResourceManager:          publicURL + "/",
+			LoginEndpoint:            publicURL + "/adfs",
+			Audiences:                []string{armAudience, publicURL + "/"},
+			GraphEndpoint:            publicURL + "/graph/",
+			MicrosoftGraphResourceID: publicURL + "/",
+			Gallery:                  publicURL + "/gallery/",
+			Portal:                   publicURL + "/",
+		},
+	}
+	m.HTTP = &http.Server{
+		Handler:           m.handler(),
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	return m.Runner.Open()
+}
+
+// handler routes each request to the part that owns its path.
+func (m *Main) handler() http.Handler {
+	arm := m.ARM.Handler()
+	ident := m.Issuer.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if armapi.Owns(r.URL.Path) {
+			arm.ServeHTTP(w, r)
+			return
+		}
+		ident.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	printGettingStarted(m.Out, m.Credentials, filepath.Join(m.Config.DataDir, credentialsFile))
+	m.Logger.Info("serving", slog.String("url", m.ARM.PublicURL), slog.String("data", m.Config.DataDir))
+	errc := make(chan error, 1)
+	go func() { errc <- m.HTTP.ServeTLS(m.listener, "", "") }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := m.HTTP.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases everything Open acquired; it is safe after a failed Open.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Runner != nil {
+		errs = append(errs, m.Runner.Close())
+	}
+	if m.listener != nil {
+		m.listener.Close()
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func parseRegions(names []string) (galleon.Regions, error) {
+	var rs galleon.Regions
+	seen := map[string]bool{}
+	for _, n := range names {
+		name := galleon.NormalizeLocation(n)
+		if name == "" || seen[name] {
+			continue
+		}
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+				return nil, fmt.Errorf("--regions: %q is not a region name (letters and digits only)", n)
+			}
+		}
+		seen[name] = true
+		rs = append(rs, galleon.Region{Name: name, DisplayName: galleon.DisplayNameFor(name)})
+	}
+	if len(rs) == 0 {
+		return nil, errors.New("--regions: at least one region is required")
+	}
+	return rs, nil
+}
