@@ -131,13 +131,14 @@ func scopeOf(path string, collection bool) string {
 	if !collection {
 		return path
 	}
-	scope := path[:strings.LastIndex(path, "/")]
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	segs = segs[:len(segs)-1]
 	// "/subscriptions/s/providers/Microsoft.Compute/galleries" lists at the
 	// subscription, not at a provider namespace.
-	if i := strings.LastIndex(strings.ToLower(scope), "/providers/"); i >= 0 && strings.Count(scope[i+len("/providers/"):], "/") == 0 {
-		scope = scope[:i]
+	if n := len(segs); n >= 2 && strings.EqualFold(segs[n-2], "providers") {
+		segs = segs[:n-2]
 	}
-	return scope
+	return "/" + strings.Join(segs, "/")
 }
 
 func locationForMessages(id *arm.ResourceID) string {
