@@ -1,0 +1,180 @@
+// Package sqlstore implements galleon.Store over database/sql. The SQL is
+// kept in the common subset of SQLite and PostgreSQL, written with ?
+// placeholders; what differs between dialects lives in one file per dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/galleon-project/galleon"
+)
+
+// DB is a galleon.Store.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	// Now is the clock for timestamps the store itself sets.
+	Now func() time.Time
+}
+
+var _ galleon.Store = (*DB)(nil)
+
+// dialect is everything that differs between database engines.
+type dialect interface {
+	name() string
+	// rebind turns ? placeholders into the engine's own.
+	rebind(query string) string
+	// isUniqueViolation reports whether err is a unique-constraint failure.
+	isUniqueViolation(err error) bool
+	// isRetryable reports whether a transaction failed only because of
+	// concurrency and may simply be run again.
+	isRetryable(err error) bool
+}
+
+// Open opens the database at url and brings its schema up to date. A url
+// that is not a postgres:// URL is a SQLite file path (optionally
+// prefixed with sqlite://).
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, d, err := openSQLite(url)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{db: db, dialect: d, Now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// transact runs fn in one transaction, retrying when the engine reports a
+// concurrency failure, and commits if fn returns nil.
+func (s *DB) transact(ctx context.Context, fn func(tx *tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.transactOnce(ctx, fn)
+		if err == nil || !s.dialect.isRetryable(err) || attempt >= 10 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *DB) transactOnce(ctx context.Context, fn func(tx *tx) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	t := &tx{Tx: sqlTx, d: s.dialect, now: s.Now()}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err = fn(t); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+// tx is a transaction with the dialect's placeholders and a fixed now.
+type tx struct {
+	*sql.Tx
+	d   dialect
+	now time.Time
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+// querier is what read paths need: a *sql.DB or a *tx, with rebinding.
+type querier interface {
+	query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader runs single-statement reads outside a transaction; one statement
+// is atomic on both engines, and SQLite's write lock is not taken.
+type reader struct {
+	db *sql.DB
+	d  dialect
+}
+
+func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.db.QueryContext(ctx, r.d.rebind(query), args...)
+}
+
+func (r reader) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, r.d.rebind(query), args...)
+}
+
+func (s *DB) r() reader { return reader{s.db, s.dialect} }
+
+// Timestamps are stored as RFC 3339 text in UTC, which sorts as time does
+// and reads the same on every engine.
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTS(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
+func nullTS(t *time.Time) sql.NullString {
+	if t == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: ts(*t), Valid: true}
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func fromJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}
+
+// pageLimit returns the number of rows to fetch for a page: one more than
+// the page, to learn whether another follows.
+func pageLimit(p galleon.Page) int {
+	n := p.Limit
+	if n <= 0 {
+		n = 100
+	}
+	if n > 1000 {
+		n = 1000
+	}
+	return n
+}
+
+// trimPage cuts a page fetched with pageLimit+1 rows and returns the token
+// of the next page, if any.
+func trimPage[T any](items []T, limit int, key func(*T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, key(&items[limit-1])
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
