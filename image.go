@@ -19,22 +19,22 @@ type ImageDefinition struct {
 // ImageDefinitionProperties mirror the ARM "properties" object of an image
 // definition, with Azure's JSON names.
 type ImageDefinitionProperties struct {
-	Description         string             `json:"description,omitempty"`
-	Eula                string             `json:"eula,omitempty"`
-	PrivacyStatementURI string             `json:"privacyStatementUri,omitempty"`
-	ReleaseNoteURI      string             `json:"releaseNoteUri,omitempty"`
-	OSType              string             `json:"osType,omitempty"`
-	OSState             string             `json:"osState,omitempty"`
-	HyperVGeneration    string             `json:"hyperVGeneration,omitempty"`
-	EndOfLifeDate       *time.Time         `json:"endOfLifeDate,omitempty"`
-	Identifier          ImageIdentifier    `json:"identifier"`
-	Recommended         *Recommended       `json:"recommended,omitempty"`
-	Disallowed          *Disallowed        `json:"disallowed,omitempty"`
-	PurchasePlan        *PurchasePlan      `json:"purchasePlan,omitempty"`
-	ProvisioningState   string             `json:"provisioningState,omitempty"`
-	Features            []ImageFeature     `json:"features,omitempty"`
-	Architecture        string             `json:"architecture,omitempty"`
-	AllowUpdateImage    *bool              `json:"allowUpdateImage,omitempty"`
+	Description         string          `json:"description,omitempty"`
+	Eula                string          `json:"eula,omitempty"`
+	PrivacyStatementURI string          `json:"privacyStatementUri,omitempty"`
+	ReleaseNoteURI      string          `json:"releaseNoteUri,omitempty"`
+	OSType              string          `json:"osType,omitempty"`
+	OSState             string          `json:"osState,omitempty"`
+	HyperVGeneration    string          `json:"hyperVGeneration,omitempty"`
+	EndOfLifeDate       *time.Time      `json:"endOfLifeDate,omitempty"`
+	Identifier          ImageIdentifier `json:"identifier"`
+	Recommended         *Recommended    `json:"recommended,omitempty"`
+	Disallowed          *Disallowed     `json:"disallowed,omitempty"`
+	PurchasePlan        *PurchasePlan   `json:"purchasePlan,omitempty"`
+	ProvisioningState   string          `json:"provisioningState,omitempty"`
+	Features            []ImageFeature  `json:"features,omitempty"`
+	Architecture        string          `json:"architecture,omitempty"`
+	AllowUpdateImage    *bool           `json:"allowUpdateImage,omitempty"`
 }
 
 // ImageIdentifier is the (publisher, offer, sku) triplet, unique in a gallery.

@@ -45,13 +45,13 @@ var (
 )
 
 var (
-	galleryAPI        = apiVersions{provider: true, resourceType: "galleries", versions: galleryVersions}
-	galleryImageAPI   = apiVersions{provider: true, resourceType: "galleries/images", versions: galleryVersions}
-	resourceGroupAPI  = apiVersions{resourceType: "resourceGroups", versions: resourceGroupVersions}
-	subscriptionAPI   = apiVersions{resourceType: "subscriptions", versions: subscriptionVersions}
-	locationsAPI      = apiVersions{resourceType: "locations", versions: subscriptionVersions}
-	tenantsAPI        = apiVersions{resourceType: "tenants", versions: subscriptionVersions}
-	metadataAPI       = apiVersions{resourceType: "metadata", versions: []string{"2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01"}}
+	galleryAPI       = apiVersions{provider: true, resourceType: "galleries", versions: galleryVersions}
+	galleryImageAPI  = apiVersions{provider: true, resourceType: "galleries/images", versions: galleryVersions}
+	resourceGroupAPI = apiVersions{resourceType: "resourceGroups", versions: resourceGroupVersions}
+	subscriptionAPI  = apiVersions{resourceType: "subscriptions", versions: subscriptionVersions}
+	locationsAPI     = apiVersions{resourceType: "locations", versions: subscriptionVersions}
+	tenantsAPI       = apiVersions{resourceType: "tenants", versions: subscriptionVersions}
+	metadataAPI      = apiVersions{resourceType: "metadata", versions: []string{"2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01"}}
 	// capsOperations poll both compute operations and resource group
 	// deletions, so they accept the api-version either started with.
 	operationAPI = apiVersions{provider: true, resourceType: "locations/capsOperations",

@@ -345,7 +345,9 @@ func TestSDK_ResourceGroupsGalleriesImages(t *testing.T) {
 			{"has space", func(*armcompute.GalleryImage) {}},
 			{"noOsType", func(i *armcompute.GalleryImage) { i.Properties.OSType = nil }},
 			{"noOsState", func(i *armcompute.GalleryImage) { i.Properties.OSState = nil }},
-			{"badOsType", func(i *armcompute.GalleryImage) { i.Properties.OSType = to.Ptr(armcompute.OperatingSystemTypes("Plan9")) }},
+			{"badOsType", func(i *armcompute.GalleryImage) {
+				i.Properties.OSType = to.Ptr(armcompute.OperatingSystemTypes("Plan9"))
+			}},
 			{"longPublisher", func(i *armcompute.GalleryImage) { i.Properties.Identifier.Publisher = to.Ptr(strings.Repeat("p", 129)) }},
 			{"longOffer", func(i *armcompute.GalleryImage) { i.Properties.Identifier.Offer = to.Ptr(strings.Repeat("o", 65)) }},
 			{"longSku", func(i *armcompute.GalleryImage) { i.Properties.Identifier.SKU = to.Ptr(strings.Repeat("s", 65)) }},
@@ -374,8 +376,12 @@ func TestSDK_ResourceGroupsGalleriesImages(t *testing.T) {
 			mutate   func(*armcompute.GalleryImage)
 		}{
 			{"osType", func(i *armcompute.GalleryImage) { i.Properties.OSType = to.Ptr(armcompute.OperatingSystemTypesWindows) }},
-			{"osState", func(i *armcompute.GalleryImage) { i.Properties.OSState = to.Ptr(armcompute.OperatingSystemStateTypesSpecialized) }},
-			{"hyperVGeneration", func(i *armcompute.GalleryImage) { i.Properties.HyperVGeneration = to.Ptr(armcompute.HyperVGenerationV2) }},
+			{"osState", func(i *armcompute.GalleryImage) {
+				i.Properties.OSState = to.Ptr(armcompute.OperatingSystemStateTypesSpecialized)
+			}},
+			{"hyperVGeneration", func(i *armcompute.GalleryImage) {
+				i.Properties.HyperVGeneration = to.Ptr(armcompute.HyperVGenerationV2)
+			}},
 			{"identifier", func(i *armcompute.GalleryImage) { i.Properties.Identifier.SKU = to.Ptr("otherSku") }},
 			{"purchasePlan", func(i *armcompute.GalleryImage) {
 				i.Properties.PurchasePlan = &armcompute.ImagePurchasePlan{Name: to.Ptr("n"), Product: to.Ptr("p"), Publisher: to.Ptr("x")}
