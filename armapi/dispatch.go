@@ -113,12 +113,12 @@ func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request) error {
 	}
 	r.id, r.collection, r.apiVersion = id, collection, v
 
-	if _, err := s.Store.GetSubscription(hr.Context(), id.SubscriptionID); err != nil {
-		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || galleon.ErrorCode(err) == galleon.CodeSubscriptionNotFound {
-			return galleon.Errorf(galleon.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id.SubscriptionID)
-		}
+	sub, err := s.Store.GetSubscription(hr.Context(), id.SubscriptionID)
+	if err != nil {
 		return err
 	}
+	// Subscription ids are case-insensitive; handlers see the stored form.
+	id.SubscriptionID = sub.ID
 	if err := s.Authorizer.Authorize(hr.Context(), r.principal, ep.action, scopeOf(path, collection)); err != nil {
 		return err
 	}
