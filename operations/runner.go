@@ -43,6 +43,16 @@ type Runner struct {
 
 // Open starts the background loop; Close stops it.
 func (r *Runner) Open() error {
+	r.setDefaults()
+	r.nudge = make(chan struct{}, 1)
+	r.done = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.loop(ctx)
+	return nil
+}
+
+func (r *Runner) setDefaults() {
 	if r.Interval <= 0 {
 		r.Interval = 5 * time.Second
 	}
@@ -52,12 +62,6 @@ func (r *Runner) Open() error {
 	if r.Logger == nil {
 		r.Logger = slog.Default()
 	}
-	r.nudge = make(chan struct{}, 1)
-	r.done = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go r.loop(ctx)
-	return nil
 }
 
 // Close stops the loop and waits for the pass in flight.
@@ -100,6 +104,7 @@ func (r *Runner) loop(ctx context.Context) {
 func (r *Runner) RunPending(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.setDefaults()
 	ops, err := r.Store.ListOperations(ctx, galleon.OperationInProgress)
 	if err != nil {
 		return err
