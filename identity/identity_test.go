@@ -301,3 +301,23 @@ func TestAzureSDKCredential(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyToken_CacheHonoursExpiry(t *testing.T) {
+	iss, _, _ := newTestIssuer(t)
+	now := time.Now()
+	iss.Now = func() time.Time { return now }
+	p := galleon.Principal{ObjectID: objectID, TenantID: tenantID, Type: galleon.PrincipalServicePrincipal, AppID: appID}
+	tok, exp, err := iss.IssueToken(p, armAud, iss.ADFSIssuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second answer comes from the cache
+		if _, err := iss.VerifyToken(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = exp.Add(2 * clockSkew)
+	if _, err := iss.VerifyToken(tok); galleon.ErrorCode(err) != galleon.CodeAuthenticationFailed {
+		t.Fatalf("an expired token that was cached: %v, want InvalidAuthenticationToken", err)
+	}
+}

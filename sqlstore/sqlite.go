@@ -12,6 +12,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// maxSQLiteConns bounds concurrent SQLite connections: readers run in
+// parallel under WAL, writers queue on the database lock regardless.
+const maxSQLiteConns = 16
+
 // sqliteDialect holds everything particular to SQLite.
 type sqliteDialect struct{}
 
@@ -56,5 +60,10 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Opening a SQLite connection is costly (pragmas, WAL index); keep a
+	// fixed pool rather than database/sql's default of two idle ones,
+	// which under concurrent reads opens and closes connections constantly.
+	db.SetMaxOpenConns(maxSQLiteConns)
+	db.SetMaxIdleConns(maxSQLiteConns)
 	return db, sqliteDialect{}, nil
 }
