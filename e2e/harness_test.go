@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/galleon-project/galleon/internal/testenv"
+	"github.com/galleon-project/galleon/pgtest"
 )
 
 // binary is the galleon binary built once by TestMain.
@@ -37,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -251,11 +255,5 @@ func errorCode(body map[string]any) string {
 // for every service (GALLEON_REQUIRE_SERVICES=1), a skip otherwise.
 func requireService(t testing.TB, name string, err error) {
 	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("GALLEON_REQUIRE_SERVICES") != "" {
-		t.Fatalf("%s is required (GALLEON_REQUIRE_SERVICES is set) but unavailable: %v", name, err)
-	}
-	t.Skipf("%s unavailable: %v (set GALLEON_REQUIRE_SERVICES=1 to make this a failure)", name, err)
+	testenv.RequireService(t, name, err)
 }

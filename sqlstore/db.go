@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -37,13 +38,23 @@ type dialect interface {
 	// isRetryable reports whether a transaction failed only because of
 	// concurrency and may simply be run again.
 	isRetryable(err error) bool
+	// txOptions are the options of every transaction.
+	txOptions() *sql.TxOptions
+	// claimSuffix ends the SELECT that picks work to lease.
+	claimSuffix() string
+	// lockMigrations keeps other processes out of migrate until unlocked.
+	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 }
 
 // Open opens the database at url and brings its schema up to date. A url
 // that is not a postgres:// URL is a SQLite file path (optionally
 // prefixed with sqlite://).
 func Open(ctx context.Context, url string) (*DB, error) {
-	db, d, err := openSQLite(url)
+	open := openSQLite
+	if isPostgresURL(url) {
+		open = openPostgres
+	}
+	db, d, err := open(url)
 	if err != nil {
 		return nil, err
 	}
@@ -69,19 +80,25 @@ func (s *DB) Close() error {
 func (s *DB) transact(ctx context.Context, fn func(tx *tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.transactOnce(ctx, fn)
-		if err == nil || !s.dialect.isRetryable(err) || attempt >= 10 {
+		if err == nil || !s.dialect.isRetryable(err) || attempt >= maxAttempts {
 			return err
 		}
+		// Jittered, growing backoff, so contenders stop colliding.
+		delay := time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		case <-time.After(delay):
 		}
 	}
 }
 
+// maxAttempts bounds retries of a transaction aborted by concurrency; fifty
+// concurrent writers of one row need a few dozen.
+const maxAttempts = 40
+
 func (s *DB) transactOnce(ctx context.Context, fn func(tx *tx) error) (err error) {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	sqlTx, err := s.db.BeginTx(ctx, s.dialect.txOptions())
 	if err != nil {
 		return err
 	}
@@ -162,9 +179,12 @@ func (s *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// Timestamps are stored as RFC 3339 text in UTC, which sorts as time does
-// and reads the same on every engine.
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// Timestamps are stored as RFC 3339 text in UTC with a fixed nine-digit
+// fraction, so that comparing the text compares the times on every engine
+// (RFC3339Nano trims zeros, and ".5Z" would sort after ".51Z").
+const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func ts(t time.Time) string { return t.UTC().Format(tsLayout) }
 
 func parseTS(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 

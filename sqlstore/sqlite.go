@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/url"
@@ -26,6 +27,19 @@ func (sqliteDialect) rebind(q string) string { return q }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// SQLite transactions are serializable already: IMMEDIATE takes the one
+// write lock up front.
+func (sqliteDialect) txOptions() *sql.TxOptions { return nil }
+
+// claimSuffix is empty: the write lock already excludes other claimants.
+func (sqliteDialect) claimSuffix() string { return "" }
+
+// lockMigrations needs nothing: each migration runs in an IMMEDIATE
+// transaction, and only one process can hold the write lock.
+func (sqliteDialect) lockMigrations(context.Context, *sql.Conn) (func(), error) {
+	return func() {}, nil
 }
 
 func (sqliteDialect) isRetryable(err error) bool {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/pgtest"
 	"github.com/galleon-project/galleon/storetest"
 )
 
@@ -35,4 +36,14 @@ func TestSQLite_FileMode(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("database file mode %v, want 0600", fi.Mode().Perm())
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) galleon.Store { return MustOpen(t, pgtest.NewDatabase(t)) })
 }
