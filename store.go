@@ -21,7 +21,55 @@ type Store interface {
 	ResourceStore
 	OperationStore
 	RoleAssignmentStore
+	InstallationStore
+	LeaseStore
 	Close() error
+}
+
+// InstallationStore keeps what every node of an installation shares.
+type InstallationStore interface {
+	// LoadOrStoreSecret returns the value stored under name, storing value
+	// first when there is none; concurrent callers all get the one value
+	// that was stored.
+	LoadOrStoreSecret(ctx context.Context, name, value string) (string, error)
+}
+
+// WorkItem is a unit of background work (Kind, Key), leased to one holder
+// at a time.
+type WorkItem struct {
+	Kind         string
+	Key          string
+	Holder       string
+	LeaseExpires time.Time
+	Attempts     int // claims so far, this one included
+}
+
+// Work item kinds.
+const (
+	// WorkOperation runs a long-running operation; the key is
+	// "{subscriptionId}/{operationId}".
+	WorkOperation = "operation"
+)
+
+// LeaseStore hands out background work under leases, so that any node can
+// take any item, no item is worked on by two nodes at once, and the work of
+// a node that dies is taken over when its lease expires.
+type LeaseStore interface {
+	// EnqueueWork adds an item that may be claimed from notBefore on; an item
+	// already queued is left as it is.
+	EnqueueWork(ctx context.Context, kind, key string, notBefore time.Time) error
+	// ClaimWork leases up to limit claimable items of kind to holder for
+	// lease: items whose notBefore has come and that no one holds, or whose
+	// lease has expired.
+	ClaimWork(ctx context.Context, kind, holder string, lease time.Duration, limit int) ([]WorkItem, error)
+	// ExtendLease pushes the lease of an item its holder still holds;
+	// LeaseLost when another holder has taken it.
+	ExtendLease(ctx context.Context, item *WorkItem, lease time.Duration) error
+	// CompleteWork removes an item its holder still holds; LeaseLost when not.
+	CompleteWork(ctx context.Context, item WorkItem) error
+	// ReleaseWork gives an item back, claimable again from notBefore;
+	// LeaseLost when the holder no longer holds it.
+	ReleaseWork(ctx context.Context, item WorkItem, notBefore time.Time) error
 }
 
 // DirectoryStore keeps tenants, subscriptions and principals.

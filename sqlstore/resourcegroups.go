@@ -149,7 +149,10 @@ func (s *DB) BeginDeleteResourceGroup(ctx context.Context, id galleon.ResourceGr
 			return err
 		}
 		started = op
-		return insertOperation(ctx, tx, op)
+		if err := insertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		return insertWork(ctx, tx, galleon.WorkOperation, op.SubscriptionID+"/"+op.ID, tx.now)
 	})
 	if err != nil {
 		return nil, err

@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteResourceGroup", testDeleteResourceGroup},
 		{"Operation", testOperation},
 		{"Concurrency", testConcurrency},
+		{"InstallationSecret", testInstallationSecret},
+		{"Lease", testLease},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
