@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"time"
 
 	"github.com/galleon-project/galleon"
 )
@@ -25,11 +27,13 @@ func (s *DB) Bootstrap(ctx context.Context, b *galleon.Bootstrap) (created bool,
 			return err
 		}
 		sub := b.Subscription
+		// Subscription ids are GUIDs that ARM compares case-insensitively;
+		// GetSubscription looks them up folded, so they are stored folded.
 		if _, err := tx.exec(ctx, `INSERT INTO subscriptions (id, tenant_id, display_name, state) VALUES (?, ?, ?, ?)`,
-			sub.ID, sub.TenantID, sub.DisplayName, sub.State); err != nil {
+			galleon.Fold(sub.ID), sub.TenantID, sub.DisplayName, sub.State); err != nil {
 			return err
 		}
-		if err := insertPrincipal(ctx, tx, b.ServicePrincipal, ""); err != nil {
+		if err := insertPrincipal(ctx, tx, b.ServicePrincipal, "", time.Time{}); err != nil {
 			return err
 		}
 		cs := b.ClientSecret
@@ -37,7 +41,7 @@ func (s *DB) Bootstrap(ctx context.Context, b *galleon.Bootstrap) (created bool,
 			cs.ID, cs.PrincipalID, cs.Hash, cs.Hint, ts(cs.ExpiresAt), ts(cs.CreatedAt)); err != nil {
 			return err
 		}
-		if err := insertPrincipal(ctx, tx, b.Admin.Principal, b.Admin.PasswordHash); err != nil {
+		if err := insertPrincipal(ctx, tx, b.Admin.Principal, b.Admin.PasswordHash, b.Admin.CreatedAt); err != nil {
 			return err
 		}
 		if err := insertRoleAssignment(ctx, tx, &b.OwnerAssignment); err != nil {
@@ -49,7 +53,11 @@ func (s *DB) Bootstrap(ctx context.Context, b *galleon.Bootstrap) (created bool,
 	return created, err
 }
 
-func insertPrincipal(ctx context.Context, tx *tx, p galleon.Principal, passwordHash string) error {
+// insertPrincipal stores p, created at createdAt or, when that is zero, now.
+func insertPrincipal(ctx context.Context, tx *tx, p galleon.Principal, passwordHash string, createdAt time.Time) error {
+	if createdAt.IsZero() {
+		createdAt = tx.now
+	}
 	var appID, upn, upnFold, pw sql.NullString
 	if p.AppID != "" {
 		appID = sql.NullString{String: p.AppID, Valid: true}
@@ -63,9 +71,11 @@ func insertPrincipal(ctx context.Context, tx *tx, p galleon.Principal, passwordH
 	}
 	_, err := tx.exec(ctx, `INSERT INTO principals (object_id, tenant_id, type, app_id, upn, upn_fold, display_name, password_hash, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ObjectID, p.TenantID, p.Type, appID, upn, upnFold, p.DisplayName, pw, ts(tx.now))
+		p.ObjectID, p.TenantID, p.Type, appID, upn, upnFold, p.DisplayName, pw, ts(createdAt))
 	return err
 }
+
+var errNoTenant = errors.New("the store has no tenant: the installation has not been bootstrapped")
 
 // DefaultTenant returns the first tenant created.
 func (s *DB) DefaultTenant(ctx context.Context) (t *galleon.Tenant, err error) {
@@ -75,7 +85,9 @@ func (s *DB) DefaultTenant(ctx context.Context) (t *galleon.Tenant, err error) {
 	err = s.r().queryRow(ctx, `SELECT id, domain, display_name, created_at FROM tenants ORDER BY created_at, id LIMIT 1`).
 		Scan(&t.ID, &t.Domain, &t.DisplayName, &created)
 	if isNoRows(err) {
-		return nil, galleon.Errorf(galleon.CodeResourceNotFound, "The installation has no tenant yet.")
+		// Not a domain error: no client request can be answered "not
+		// found" for this; the installation is not set up (store.go).
+		return nil, errNoTenant
 	}
 	if err != nil {
 		return nil, err

@@ -84,7 +84,7 @@ func (s *DB) PutGallery(ctx context.Context, id galleon.GalleryID, update galleo
 		if err != nil {
 			return err
 		}
-		if g, err = update(old); err != nil {
+		if g, err = applyUpdate(update, old); err != nil {
 			return err
 		}
 		g.ID = galleon.GalleryID{SubscriptionID: id.SubscriptionID, ResourceGroup: rg.ID.Name, Name: id.Name}

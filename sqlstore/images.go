@@ -100,7 +100,7 @@ func (s *DB) PutImageDefinition(ctx context.Context, id galleon.ImageDefinitionI
 		if err != nil {
 			return err
 		}
-		if d, err = update(old); err != nil {
+		if d, err = applyUpdate(update, old); err != nil {
 			return err
 		}
 		d.ID = galleon.ImageDefinitionID{GalleryID: g.ID, Image: id.Image}

@@ -17,7 +17,7 @@ func insertOperation(ctx context.Context, tx *tx, op *galleon.Operation) error {
 	}
 	_, err = tx.exec(ctx, `INSERT INTO operations (id, subscription_id, location, kind, target, target_fold, status, start_time, end_time, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		op.ID, op.SubscriptionID, op.Location, op.Kind, op.Target, galleon.Fold(op.Target), op.Status, ts(op.StartTime), nullTS(op.EndTime), errJSON)
+		op.ID, galleon.Fold(op.SubscriptionID), op.Location, op.Kind, op.Target, galleon.Fold(op.Target), op.Status, ts(op.StartTime), nullTS(op.EndTime), errJSON)
 	return err
 }
 
@@ -68,7 +68,7 @@ func scanOperations(rows *sql.Rows, err error) ([]galleon.Operation, error) {
 func (s *DB) GetOperation(ctx context.Context, subscriptionID, id string) (op *galleon.Operation, err error) {
 	defer galleon.Wrap(&err, "GetOperation(%s)", id)
 	ops, err := scanOperations(s.r().query(ctx, `SELECT `+operationColumns+` FROM operations WHERE id = ? AND subscription_id = ?`,
-		galleon.Fold(id), galleon.Fold(subscriptionID)))
+		id, galleon.Fold(subscriptionID)))
 	if err != nil {
 		return nil, err
 	}

@@ -68,10 +68,11 @@ func (s *DB) PutResourceGroup(ctx context.Context, id galleon.ResourceGroupID, u
 			return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
 				"The resource group '%s' is in deprovisioning state and cannot perform this operation.", old.ID.Name)
 		}
-		if rg, err = update(old); err != nil {
+		if rg, err = applyUpdate(update, old); err != nil {
 			return err
 		}
-		rg.ID.SubscriptionID = id.SubscriptionID
+		// The row is the one looked up, whatever id the update returned.
+		rg.ID = id
 		if old != nil {
 			rg.ID.Name = old.ID.Name
 		}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/galleon-project/galleon"
 )
@@ -47,6 +48,9 @@ func (s *DB) ListRoleAssignmentsForPrincipals(ctx context.Context, ids []string)
 // deleteRoleAssignmentsUnder removes assignments at scope or below it.
 func deleteRoleAssignmentsUnder(ctx context.Context, tx *tx, scope string) error {
 	f := galleon.Fold(strings.TrimRight(scope, "/"))
-	_, err := tx.exec(ctx, `DELETE FROM role_assignments WHERE scope_fold = ? OR substr(scope_fold, 1, ?) = ?`, f, len(f)+1, f+"/")
+	// substr counts characters on both engines, so the prefix length must
+	// too: a byte count cuts non-ASCII group names short and matches nothing.
+	_, err := tx.exec(ctx, `DELETE FROM role_assignments WHERE scope_fold = ? OR substr(scope_fold, 1, ?) = ?`,
+		f, utf8.RuneCountInString(f)+1, f+"/")
 	return err
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrency", testConcurrency},
 		{"InstallationSecret", testInstallationSecret},
 		{"Lease", testLease},
+		{"EdgeCases", testEdgeCases},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
