@@ -23,19 +23,11 @@ import (
 func LoadOrCreateSigningKey(path string) (*rsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
-		block, _ := pem.Decode(data)
-		if block == nil {
-			return nil, fmt.Errorf("%s: no PEM block", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		k, err := ParseSigningKey(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("%s: not an RSA key", path)
-		}
-		return rk, nil
+		return k, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -44,37 +36,58 @@ func LoadOrCreateSigningKey(path string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	return key, WriteSigningKey(path, key)
+}
+
+// EncodeSigningKey returns key as PKCS#8 PEM.
+func EncodeSigningKey(key *rsa.PrivateKey) []byte {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		panic(err) // an *rsa.PrivateKey always marshals
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// ParseSigningKey reads a PKCS#8 PEM RSA key.
+func ParseSigningKey(data []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		return nil, err
 	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("not an RSA key")
+	}
+	return rk, nil
+}
+
+// WriteSigningKey replaces the key file atomically, readable only by its
+// owner.
+func WriteSigningKey(path string, key *rsa.PrivateKey) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return nil, err
+		return err
 	}
-	if _, err := tmp.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if _, err := tmp.Write(EncodeSigningKey(key)); err != nil {
 		tmp.Close()
-		return nil, err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, err
+		return err
 	}
-	// Link rather than rename: if another process created the key meanwhile,
-	// keep theirs, so every node of an installation signs with one key.
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateSigningKey(path)
-	} else if err != nil {
-		return nil, err
-	}
-	return key, nil
+	return os.Rename(tmp.Name(), path)
 }
 
 // KeyID derives a stable key id from the public key, so the id survives

@@ -71,6 +71,59 @@ func LoadOrCreate(dir string, hosts []string, now time.Time) (*Material, error) 
 	return &Material{CAPath: filepath.Join(dir, CAFile), CA: ca, Pool: pool, Certificate: cert}, nil
 }
 
+// LoadOrCreateCABundle returns the CA in dir as one PEM bundle (certificate
+// then key), creating the CA first if there is none. Nodes of one
+// installation agree on a bundle through the store and InstallCA it.
+func LoadOrCreateCABundle(dir string, now time.Time) ([]byte, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if _, _, err := loadOrCreateCA(dir, now); err != nil {
+		return nil, err
+	}
+	cert, err := os.ReadFile(filepath.Join(dir, CAFile))
+	if err != nil {
+		return nil, err
+	}
+	key, err := os.ReadFile(filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return append(cert, key...), nil
+}
+
+// InstallCA writes a bundle from LoadOrCreateCABundle into dir as the CA;
+// LoadOrCreate then reissues a server certificate the new CA signed.
+func InstallCA(dir string, bundle []byte) error {
+	var cert, key []byte
+	for rest := bundle; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		switch block.Type {
+		case "CERTIFICATE":
+			cert = pem.EncodeToMemory(block)
+		case "PRIVATE KEY":
+			key = pem.EncodeToMemory(block)
+		}
+	}
+	if cert == nil || key == nil {
+		return errors.New("the CA bundle needs a CERTIFICATE and a PRIVATE KEY block")
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		return fmt.Errorf("the CA bundle: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, CAKeyFile), key, 0o600); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, CAFile), cert, 0o644)
+}
+
 // LoadKeyPair loads a user-supplied certificate and key.
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if certFile == "" || keyFile == "" {

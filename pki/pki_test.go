@@ -115,3 +115,35 @@ func TestHandshakeTrustsCA(t *testing.T) {
 		t.Error("a client trusting another CA completed the handshake")
 	}
 }
+
+func TestInstallCA_SharesOneCA(t *testing.T) {
+	now := time.Now()
+	nodeA, nodeB := t.TempDir(), t.TempDir()
+	bundle, err := LoadOrCreateCABundle(nodeA, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreate(nodeB, nil, now); err != nil { // B first made its own CA and server cert
+		t.Fatal(err)
+	}
+	if err := InstallCA(nodeB, bundle); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadOrCreate(nodeA, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadOrCreate(nodeB, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.CA.Equal(b.CA) {
+		t.Fatal("the nodes should share one CA")
+	}
+	if err := b.Certificate.Leaf.CheckSignatureFrom(a.CA); err != nil {
+		t.Fatalf("B's server certificate should be reissued by the shared CA: %v", err)
+	}
+	if err := InstallCA(nodeB, []byte("not pem")); err == nil {
+		t.Error("a malformed bundle should be refused")
+	}
+}

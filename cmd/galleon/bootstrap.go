@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -36,16 +36,8 @@ func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Cred
 		c.CACertificate = m.TLS.CAPath
 	}
 
-	if _, err := m.Store.DefaultTenant(ctx); err == nil {
-		c, err := readCredentials(dataDir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("the database is bootstrapped but %s is missing from %s; restore it from a backup", credentialsFile, dataDir)
-		}
-		if err != nil {
-			return nil, err
-		}
-		endpoints(c)
-		return c, writeCredentials(dataDir, c)
+	if tenant, err := m.Store.DefaultTenant(ctx); err == nil {
+		return m.joinInstallation(ctx, tenant, endpoints)
 	}
 
 	secret, err := identity.NewClientSecret()
@@ -84,7 +76,10 @@ func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Cred
 		ServicePrincipalObjectID: sp.ObjectID, AdminUserPrincipalName: admin.UserPrincipalName, AdminPassword: password,
 	}
 	endpoints(c)
-	if err := writeCredentials(dataDir, c); err != nil {
+	// The secrets are written before the store commits, under a name that a
+	// restart ignores, so a crash in between loses nothing that was stored.
+	pending := credentialsFile + ".pending"
+	if err := writeCredentialsAs(dataDir, pending, c); err != nil {
 		return nil, err
 	}
 	created, err := m.Store.Bootstrap(ctx, b)
@@ -92,10 +87,44 @@ func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Cred
 		return nil, err
 	}
 	if !created {
-		// Another node bootstrapped the shared database first.
-		return nil, errors.New("another node bootstrapped this database concurrently; start again")
+		// Another node bootstrapped the shared database first: join it.
+		os.Remove(filepath.Join(dataDir, pending))
+		tenant, err := m.Store.DefaultTenant(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return m.joinInstallation(ctx, tenant, endpoints)
+	}
+	if err := os.Rename(filepath.Join(dataDir, pending), filepath.Join(dataDir, credentialsFile)); err != nil {
+		return nil, err
 	}
 	m.Logger.Info("bootstrapped a new installation", slog.String("tenant", tenantID),
 		slog.String("subscription", subID), slog.String("credentials", filepath.Join(dataDir, credentialsFile)))
 	return c, nil
+}
+
+// joinInstallation starts a node on a database that is bootstrapped
+// already: this node's own earlier start, or another node of a cluster. A
+// node that has no credentials.json of its own writes one with the ids and
+// endpoints but no secrets, which exist only where the installation was
+// bootstrapped.
+func (m *Main) joinInstallation(ctx context.Context, tenant *galleon.Tenant, endpoints func(*Credentials)) (*Credentials, error) {
+	dataDir := m.Config.DataDir
+	c, err := readCredentials(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		subs, err := m.Store.ListSubscriptions(ctx, tenant.ID)
+		if err != nil {
+			return nil, err
+		}
+		c = &Credentials{TenantID: tenant.ID}
+		if len(subs) > 0 {
+			c.SubscriptionID = subs[0].ID
+		}
+		m.Logger.Warn("this node joined an installation bootstrapped elsewhere; its credentials.json has no secrets: copy them from the node that bootstrapped it",
+			slog.String("tenant", tenant.ID))
+	} else if err != nil {
+		return nil, err
+	}
+	endpoints(c)
+	return c, writeCredentials(dataDir, c)
 }

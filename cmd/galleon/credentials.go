@@ -48,6 +48,10 @@ func readCredentials(dataDir string) (*Credentials, error) {
 // writeCredentials replaces credentials.json atomically, readable only by
 // its owner.
 func writeCredentials(dataDir string, c *Credentials) error {
+	return writeCredentialsAs(dataDir, credentialsFile, c)
+}
+
+func writeCredentialsAs(dataDir, name string, c *Credentials) error {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
@@ -72,7 +76,7 @@ func writeCredentials(dataDir string, c *Credentials) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dataDir, credentialsFile))
+	return os.Rename(tmp.Name(), filepath.Join(dataDir, name))
 }
 
 func newCredentialsCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/galleon-project/galleon"
@@ -131,7 +133,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if h, _, err := net.SplitHostPort(strings.TrimPrefix(publicURL, "https://")); err == nil {
 		hosts = append(hosts, h)
 	}
-	if m.TLS, err = pki.LoadOrCreate(filepath.Join(c.DataDir, "tls"), hosts, time.Now()); err != nil {
+	if m.TLS, err = m.sharedTLS(ctx, filepath.Join(c.DataDir, "tls"), hosts); err != nil {
 		return fmt.Errorf("TLS material: %w", err)
 	}
 	cert := m.TLS.Certificate
@@ -140,8 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
-
-	key, err := identity.LoadOrCreateSigningKey(filepath.Join(c.DataDir, "keys", "token-signing.pem"))
+	key, err := m.sharedSigningKey(ctx, filepath.Join(c.DataDir, "keys", "token-signing.pem"))
 	if err != nil {
 		return fmt.Errorf("token signing key: %w", err)
 	}
@@ -160,6 +161,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 	m.Runner = &operations.Runner{
 		Store:  m.Store,
+		Holder: nodeID(),
 		Logger: m.Logger,
 		Handlers: map[string]operations.Handler{
 			galleon.OperationDeleteResourceGroup: operations.DeleteResourceGroup(m.Store),
@@ -194,6 +196,52 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	return m.Runner.Open()
+}
+
+// sharedTLS returns this node's TLS material, signed by the installation's
+// one CA: the first node to start stores its CA in the database, and every
+// other node installs that CA and issues its server certificate from it.
+func (m *Main) sharedTLS(ctx context.Context, dir string, hosts []string) (*pki.Material, error) {
+	now := time.Now()
+	local, err := pki.LoadOrCreateCABundle(dir, now)
+	if err != nil {
+		return nil, err
+	}
+	shared, err := m.Store.LoadOrStoreSecret(ctx, "ca-bundle", string(local))
+	if err != nil {
+		return nil, err
+	}
+	if shared != string(local) {
+		if err := pki.InstallCA(dir, []byte(shared)); err != nil {
+			return nil, err
+		}
+	}
+	return pki.LoadOrCreate(dir, hosts, now)
+}
+
+// sharedSigningKey returns the installation's token signing key, kept in
+// the database so a token issued by one node verifies on every other, and
+// copied to the data folder.
+func (m *Main) sharedSigningKey(ctx context.Context, path string) (*rsa.PrivateKey, error) {
+	key, err := identity.LoadOrCreateSigningKey(path)
+	if err != nil {
+		return nil, err
+	}
+	local := string(identity.EncodeSigningKey(key))
+	shared, err := m.Store.LoadOrStoreSecret(ctx, "token-signing-key", local)
+	if err != nil || shared == local {
+		return key, err
+	}
+	if key, err = identity.ParseSigningKey([]byte(shared)); err != nil {
+		return nil, err
+	}
+	return key, identity.WriteSigningKey(path, key)
+}
+
+// nodeID names this process in work leases.
+func nodeID() string {
+	host, _ := os.Hostname()
+	return host + "-" + uuid.NewString()[:8]
 }
 
 // handler routes each request to the part that owns its path.
