@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,23 +55,26 @@ func (sqliteDialect) isRetryable(err error) bool {
 // lock.
 func openSQLite(path string) (*sql.DB, dialect, error) {
 	path = strings.TrimPrefix(path, "sqlite://")
-	if path != ":memory:" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, nil, err
-		}
-		// Create the file readable by its owner only.
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, nil, err
-		}
-		f.Close()
+	if path == "" || path == ":memory:" {
+		// Every pooled connection would get a database of its own, empty
+		// but for the one that ran the migrations.
+		return nil, nil, fmt.Errorf("sqlstore: %q: in-memory SQLite is not supported; use a file (a temporary folder in tests)", path)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, err
+	}
+	// Create the file readable by its owner only.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.Close()
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqliteDSN(path, q))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,4 +84,11 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	db.SetMaxOpenConns(maxSQLiteConns)
 	db.SetMaxIdleConns(maxSQLiteConns)
 	return db, sqliteDialect{}, nil
+}
+
+// sqliteDSN is a file: URI for path: SQLite decodes %XX in it and ends the
+// path at ? or #, so the path is escaped; unescaped, "data#1/galleon.db"
+// would open "data" instead.
+func sqliteDSN(path string, q url.Values) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
