@@ -71,8 +71,9 @@ type Server struct {
 	Client  *http.Client // trusts the server's CA
 	Args    []string
 
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *bytes.Buffer
 }
 
 // StartServer starts galleon on a free loopback port with a fresh data
@@ -84,8 +85,16 @@ func StartServer(t testing.TB, args ...string) *Server {
 	return s
 }
 
-// Start (re)starts the process on the server's data folder.
+// Start (re)starts the process on the server's data folder and waits
+// until it serves.
 func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	s.Launch(t)
+	s.WaitReady(t)
+}
+
+// Launch starts the process without waiting for it to serve.
+func (s *Server) Launch(t testing.TB) {
 	t.Helper()
 	if s.Addr == "" {
 		s.Addr = freeAddr(t)
@@ -99,19 +108,29 @@ func (s *Server) Start(t testing.TB) {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.exited = make(chan struct{})
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.exited)
+	}()
 	t.Cleanup(func() {
 		s.Stop(t)
 		if t.Failed() {
-			t.Logf("galleon output:\n%s", s.logs.String())
+			t.Logf("galleon output (%s):\n%s", s.Addr, s.logs.String())
 		}
 	})
+}
+
+// WaitReady waits until a launched process serves, then reads its
+// credentials.json.
+func (s *Server) WaitReady(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if s.cmd.ProcessState != nil {
+	for !s.ready() {
+		select {
+		case <-s.exited:
 			t.Fatalf("galleon exited early:\n%s", s.logs.String())
-		}
-		if s.ready() {
-			break
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("galleon did not become ready:\n%s", s.logs.String())
@@ -122,6 +141,7 @@ func (s *Server) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Creds = Credentials{}
 	if err := json.Unmarshal(data, &s.Creds); err != nil {
 		t.Fatal(err)
 	}
@@ -142,22 +162,31 @@ func (s *Server) ready() bool {
 
 // Stop sends SIGTERM and waits for a graceful exit.
 func (s *Server) Stop(t testing.TB) {
-	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("galleon exited with %v after SIGTERM", err)
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("galleon exited with code %d after SIGTERM", code)
 		}
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
 		t.Errorf("galleon did not stop within 30s of SIGTERM")
-		<-done
+		<-s.exited
 	}
+}
+
+// Kill stops the process with SIGKILL, as a crash would.
+func (s *Server) Kill(t testing.TB) {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
 }
 
 // Logs returns what the process printed so far.

@@ -18,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+
+	"github.com/galleon-project/galleon/pgtest"
 )
 
 // SDK holds unmodified Azure SDK for Go clients pointed at a server.
@@ -113,8 +115,18 @@ func wantResponseError(t testing.TB, what string, err error, status int, code st
 	}
 }
 
-func TestSDK_ResourceGroupsGalleriesImages(t *testing.T) {
-	s := StartServer(t, "--list-page-size", "3")
+// TestSDK runs the whole resource flow through the unmodified Azure SDK for
+// Go against a node on each database.
+func TestSDK(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		sdkFlow(t, StartServer(t, "--list-page-size", "3"))
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		sdkFlow(t, StartServer(t, "--list-page-size", "3", "--database", pgtest.NewDatabase(t)))
+	})
+}
+
+func sdkFlow(t *testing.T, s *Server) {
 	sdk := NewSDK(t, s)
 	ctx := context.Background()
 
