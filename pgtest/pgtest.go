@@ -65,26 +65,35 @@ func NewDatabase(t testing.TB) string {
 	t.Helper()
 	admin, err := AdminURL()
 	testenv.RequireService(t, "PostgreSQL", err)
+	url, drop, err := CreateDatabase(admin)
+	testenv.RequireService(t, "PostgreSQL at "+redact(admin), err)
+	t.Cleanup(drop)
+	return url
+}
+
+// CreateDatabase creates an empty database on the server at admin and
+// returns its URL and a function that drops it.
+func CreateDatabase(admin string) (url string, drop func(), err error) {
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer db.Close()
 	name := "galleon_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		testenv.RequireService(t, "PostgreSQL at "+redact(admin), err)
+		return "", nil, err
 	}
-	t.Cleanup(func() {
+	drop = func() {
 		db, err := sql.Open("pgx", admin)
 		if err != nil {
 			return
 		}
 		defer db.Close()
 		_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	return withDatabase(admin, name)
+	}
+	return withDatabase(admin, name), drop, nil
 }
 
 // withDatabase replaces the database in a postgres:// URL.

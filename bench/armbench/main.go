@@ -5,6 +5,9 @@
 // and HTTP with no authentication, authorization or database — so the
 // figures can be compared across noisy machines as ratios.
 //
+// It runs once on SQLite and once on PostgreSQL: the server named by
+// GALLEON_TEST_POSTGRES, or a throwaway cluster from Debian's binaries.
+//
 //	go run ./bench/armbench -duration 10s -connections 32
 package main
 
@@ -31,6 +34,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/galleon-project/galleon/pgtest"
 )
 
 func main() {
@@ -38,7 +43,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured load before each scenario")
 	conns := flag.Int("connections", 32, "concurrent connections")
 	galleries := flag.Int("galleries", 20, "galleries in the listed resource group")
-	database := flag.String("database", "", "database URL for the server (default: its SQLite file)")
+	databases := flag.String("databases", "sqlite,postgres", "databases to run on, in order")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "armbench-")
@@ -48,11 +53,33 @@ func main() {
 	build := exec.Command("go", "build", "-o", bin, "./cmd/galleon")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	check(build.Run())
+	defer pgtest.Stop()
 
+	fmt.Printf("armbench: %d connections, %s per scenario, %s, %d CPUs\n", *conns, *duration, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU())
+	for _, db := range strings.Split(*databases, ",") {
+		url := ""
+		switch db {
+		case "sqlite":
+		case "postgres":
+			admin, err := pgtest.AdminURL()
+			check(err)
+			var drop func()
+			url, drop, err = pgtest.CreateDatabase(admin)
+			check(err)
+			defer drop()
+		default:
+			log.Fatalf("-databases: unknown %q", db)
+		}
+		run(bin, filepath.Join(dir, "data-"+db), db, url, *conns, *galleries, *warmup, *duration)
+	}
+}
+
+// run starts a server on one database, seeds it and measures every scenario.
+func run(bin, dataDir, name, database string, conns, galleries int, warmup, duration time.Duration) {
 	addr := freeAddr()
-	args := []string{"serve", "--data", filepath.Join(dir, "data"), "--listen", addr, "--log-level", "warn"}
-	if *database != "" {
-		args = append(args, "--database", *database)
+	args := []string{"serve", "--data", dataDir, "--listen", addr, "--log-level", "warn"}
+	if database != "" {
+		args = append(args, "--database", database)
 	}
 	srv := exec.Command(bin, args...)
 	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
@@ -62,14 +89,14 @@ func main() {
 		_ = srv.Wait()
 	}()
 	base := "https://" + addr
-	creds := waitForCredentials(filepath.Join(dir, "data", "credentials.json"), base)
-	client := clientTrusting(creds.CACertificate, *conns)
+	creds := waitForCredentials(filepath.Join(dataDir, "credentials.json"), base)
+	client := clientTrusting(creds.CACertificate, conns)
 	token := getToken(client, base, creds)
 
 	sub := "/subscriptions/" + creds.SubscriptionID
 	rg := sub + "/resourceGroups/bench"
 	mustDo(client, token, "PUT", base+rg+"?api-version=2021-04-01", `{"location":"eastus"}`)
-	for i := range *galleries {
+	for i := range galleries {
 		mustDo(client, token, "PUT", fmt.Sprintf("%s%s/providers/Microsoft.Compute/galleries/bench%03d?api-version=2025-03-03", base, rg, i),
 			`{"location":"eastus","properties":{"description":"benchmark gallery"}}`)
 	}
@@ -77,15 +104,13 @@ func main() {
 	scenarios := []struct{ name, url string }{
 		{"baseline: GET /metadata/endpoints (no auth, no database)", base + "/metadata/endpoints?api-version=2015-01-01"},
 		{"GET gallery", base + rg + "/providers/Microsoft.Compute/galleries/bench000?api-version=2025-03-03"},
-		{fmt.Sprintf("list galleries by resource group (%d items)", *galleries), base + rg + "/providers/Microsoft.Compute/galleries?api-version=2025-03-03"},
+		{fmt.Sprintf("list galleries by resource group (%d items)", galleries), base + rg + "/providers/Microsoft.Compute/galleries?api-version=2025-03-03"},
 	}
-	fmt.Printf("armbench: %d connections, %s per scenario, %s, %d CPUs, database %s\n\n",
-		*conns, *duration, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), orDefault(*database, "SQLite"))
-	fmt.Printf("%-58s %10s %9s %9s %8s\n", "scenario", "req/s", "p50", "p99", "vs base")
+	fmt.Printf("\ndatabase: %s\n%-58s %10s %9s %9s %8s\n", name, "scenario", "req/s", "p50", "p99", "vs base")
 	var baseline float64
 	for i, sc := range scenarios {
-		load(client, token, sc.url, *conns, *warmup)
-		r := load(client, token, sc.url, *conns, *duration)
+		load(client, token, sc.url, conns, warmup)
+		r := load(client, token, sc.url, conns, duration)
 		if i == 0 {
 			baseline = r.rps
 		}
@@ -220,13 +245,6 @@ func freeAddr() string {
 	check(err)
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 func check(err error) {
