@@ -135,3 +135,9 @@ CREATE TABLE work_items (
     PRIMARY KEY (kind, item_key)
 );
 CREATE INDEX work_items_claimable ON work_items (kind, not_before);
+
+-- 0003_bytewise_order.sql
+-- Sort keys and timestamps compare byte by byte: SQLite's default BINARY
+-- collation does so already. The PostgreSQL migration of this number sets
+-- COLLATE "C" on the same columns.
+SELECT 1;

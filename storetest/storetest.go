@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"InstallationSecret", testInstallationSecret},
 		{"Lease", testLease},
 		{"EdgeCases", testEdgeCases},
+		{"Details", testDetails},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
