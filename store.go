@@ -23,7 +23,35 @@ type Store interface {
 	RoleAssignmentStore
 	InstallationStore
 	LeaseStore
+	VersionStore
+	DiskStore
 	Close() error
+}
+
+// VersionStore keeps image versions.
+type VersionStore interface {
+	// PutImageVersion creates or updates a version; ParentResourceNotFound
+	// when its image definition (or gallery, or group) is missing.
+	PutImageVersion(ctx context.Context, id ImageVersionID, update Update[ImageVersion]) (v *ImageVersion, created bool, err error)
+	// GetImageVersion returns ResourceNotFound when absent.
+	GetImageVersion(ctx context.Context, id ImageVersionID) (*ImageVersion, error)
+	// ListImageVersions lists a definition's versions in pages ordered by
+	// folded name; ParentResourceNotFound for a missing definition.
+	ListImageVersions(ctx context.Context, id ImageDefinitionID, page Page) ([]ImageVersion, string, error)
+	DeleteImageVersion(ctx context.Context, id ImageVersionID) (bool, error)
+}
+
+// DiskStore keeps disks and snapshots.
+type DiskStore interface {
+	// PutDisk creates or updates a disk or snapshot; ResourceGroupNotFound
+	// for a missing group.
+	PutDisk(ctx context.Context, id DiskID, update Update[Disk]) (d *Disk, created bool, err error)
+	// GetDisk returns ResourceNotFound when absent.
+	GetDisk(ctx context.Context, id DiskID) (*Disk, error)
+	// ListDisks lists disks or snapshots (by id.Type) of a group, or of the
+	// subscription when id.ResourceGroup is empty.
+	ListDisks(ctx context.Context, id DiskID, page Page) ([]Disk, string, error)
+	DeleteDisk(ctx context.Context, id DiskID) (bool, error)
 }
 
 // InstallationStore keeps what every node of an installation shares.
@@ -133,6 +161,8 @@ type ResourceStore interface {
 	GetImageDefinition(ctx context.Context, id ImageDefinitionID) (*ImageDefinition, error)
 	// ListImageDefinitions returns ParentResourceNotFound for a missing gallery.
 	ListImageDefinitions(ctx context.Context, id GalleryID, page Page) ([]ImageDefinition, string, error)
+	// DeleteImageDefinition reports whether a definition was deleted; one
+	// that still has versions answers CannotDeleteResource.
 	DeleteImageDefinition(ctx context.Context, id ImageDefinitionID) (bool, error)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/galleon-project/galleon"
 )
@@ -190,6 +191,29 @@ func (s *DB) DeleteImageDefinition(ctx context.Context, id galleon.ImageDefiniti
 		g, err := getGallery(ctx, tx, id.GalleryID)
 		if err != nil || g == nil {
 			return err
+		}
+		var versions []string
+		rows, err := tx.query(ctx, `SELECT name FROM image_versions WHERE subscription_id = ? AND gallery_fold = ? AND image_fold = ?
+			ORDER BY name_fold LIMIT 5`, g.ID.SubscriptionID, galleon.Fold(g.ID.Name), galleon.Fold(id.Image))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			versions = append(versions, "'"+n+"'")
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(versions) > 0 {
+			return galleon.Errorf(galleon.CodeCannotDeleteResource,
+				"The image definition '%s' cannot be deleted because it contains image versions (%s). Delete them first.",
+				id.Image, strings.Join(versions, ", "))
 		}
 		if err := deleteRoleAssignmentsUnder(ctx, tx, galleon.ImageDefinitionID{GalleryID: g.ID, Image: id.Image}.String()); err != nil {
 			return err

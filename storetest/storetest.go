@@ -34,6 +34,8 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrency", testConcurrency},
 		{"InstallationSecret", testInstallationSecret},
 		{"Lease", testLease},
+		{"ImageVersion", testImageVersion},
+		{"Disk", testDisk},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
 	} {

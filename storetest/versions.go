@@ -1,0 +1,181 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/galleon-project/galleon"
+)
+
+func (f *Fixture) Version(rg, gallery, image, version string) galleon.ImageVersionID {
+	return galleon.ImageVersionID{ImageDefinitionID: f.Image(rg, gallery, image), Version: version}
+}
+
+// PutVersion puts an image version in eastus with the given description tag.
+func (f *Fixture) PutVersion(id galleon.ImageVersionID, tag string) (*galleon.ImageVersion, bool, error) {
+	return f.Store.PutImageVersion(context.Background(), id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+		return &galleon.ImageVersion{ID: id, Location: "eastus", Tags: map[string]string{"t": tag},
+			Properties: galleon.ImageVersionProperties{
+				PublishingProfile: &galleon.PublishingProfile{TargetRegions: []galleon.TargetRegion{{Name: "eastus"}}},
+				StorageProfile:    galleon.VersionStorageProfile{Source: &galleon.VersionSource{ID: "/snap"}},
+				ProvisioningState: galleon.ProvisioningCreating,
+			}}, nil
+	})
+}
+
+func (f *Fixture) Disk(rg, typ, name string) galleon.DiskID {
+	return galleon.DiskID{SubscriptionID: f.Sub, ResourceGroup: rg, Type: typ, Name: name}
+}
+
+// PutDisk puts an empty disk or snapshot of sizeGB.
+func (f *Fixture) PutDisk(id galleon.DiskID, sizeGB int32) (*galleon.Disk, bool, error) {
+	return f.Store.PutDisk(context.Background(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		return &galleon.Disk{ID: id, Location: "eastus", Properties: galleon.DiskProperties{
+			CreationData: galleon.CreationData{CreateOption: galleon.CreateEmpty}, DiskSizeGB: &sizeGB, DiskState: galleon.DiskUnattached}}, nil
+	})
+}
+
+func testImageVersion(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rg")
+	f.MustPutGallery(t, "rg", "g")
+	f.MustPutImage(t, "rg", "g", "img")
+	t.Run("Put", func(t *testing.T) {
+		v, created, err := f.PutVersion(f.Version("RG", "G", "IMG", "1.0.0"), "a")
+		if err != nil || !created || v.ID.Image != "img" || v.ID.Name != "g" || v.ID.ResourceGroup != "rg" {
+			t.Fatalf("create: %+v, %v, %v", v, created, err)
+		}
+		if _, created, err := f.PutVersion(f.Version("rg", "g", "img", "1.0.0"), "b"); err != nil || created {
+			t.Fatalf("update: %v, %v", created, err)
+		}
+		got, err := f.Store.GetImageVersion(ctx(), f.Version("rg", "g", "Img", "1.0.0"))
+		if err != nil || got.Tags["t"] != "b" || got.Properties.StorageProfile.Source.ID != "/snap" ||
+			got.Properties.PublishingProfile.TargetRegions[0].Name != "eastus" {
+			t.Fatalf("GetImageVersion() = %+v, %v", got, err)
+		}
+	})
+	t.Run("ErrParentNotFound", func(t *testing.T) {
+		_, _, err := f.PutVersion(f.Version("rg", "g", "nope", "1.0.0"), "")
+		wantCode(t, "a version of a missing definition", err, galleon.CodeParentResourceNotFound)
+		_, _, err = f.PutVersion(f.Version("nope", "g", "img", "1.0.0"), "")
+		wantCode(t, "a version in a missing group", err, galleon.CodeParentResourceNotFound)
+		_, _, err = f.Store.ListImageVersions(ctx(), f.Image("rg", "g", "nope"), galleon.Page{})
+		wantCode(t, "listing a missing definition", err, galleon.CodeParentResourceNotFound)
+		_, err = f.Store.GetImageVersion(ctx(), f.Version("rg", "g", "nope", "1.0.0"))
+		wantCode(t, "a version of a missing definition", err, galleon.CodeResourceNotFound)
+	})
+	t.Run("ListAndDelete", func(t *testing.T) {
+		for _, v := range []string{"1.10.0", "1.2.0", "2.0.0"} {
+			if _, _, err := f.PutVersion(f.Version("rg", "g", "img", v), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var names []string
+		page := galleon.Page{Limit: 3}
+		for {
+			vs, next, err := f.Store.ListImageVersions(ctx(), f.Image("rg", "g", "img"), page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				names = append(names, v.ID.Version)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+		if !slices.Equal(names, []string{"1.0.0", "1.10.0", "1.2.0", "2.0.0"}) {
+			t.Fatalf("listed %v", names)
+		}
+		_, err := f.Store.DeleteImageDefinition(ctx(), f.Image("rg", "g", "img"))
+		wantCode(t, "deleting a definition with versions", err, galleon.CodeCannotDeleteResource)
+		for _, v := range names {
+			if ok, err := f.Store.DeleteImageVersion(ctx(), f.Version("rg", "g", "img", v)); err != nil || !ok {
+				t.Fatalf("DeleteImageVersion(%s) = %v, %v", v, ok, err)
+			}
+		}
+		if ok, err := f.Store.DeleteImageVersion(ctx(), f.Version("rg", "g", "img", "1.0.0")); err != nil || ok {
+			t.Fatalf("deleting a deleted version = %v, %v", ok, err)
+		}
+		if ok, err := f.Store.DeleteImageDefinition(ctx(), f.Image("rg", "g", "img")); err != nil || !ok {
+			t.Fatalf("deleting the emptied definition = %v, %v", ok, err)
+		}
+	})
+}
+
+func testDisk(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rgA")
+	f.MustPutResourceGroup(t, "rgB")
+	t.Run("Put", func(t *testing.T) {
+		d, created, err := f.PutDisk(f.Disk("RGA", galleon.TypeSnapshot, "MySnap"), 4)
+		if err != nil || !created || d.ID.ResourceGroup != "rgA" || d.ID.Name != "MySnap" {
+			t.Fatalf("create: %+v, %v, %v", d, created, err)
+		}
+		if _, created, err := f.PutDisk(f.Disk("rga", galleon.TypeSnapshot, "mysnap"), 8); err != nil || created {
+			t.Fatalf("update: %v, %v", created, err)
+		}
+		got, err := f.Store.GetDisk(ctx(), f.Disk("rgA", galleon.TypeSnapshot, "MYSNAP"))
+		if err != nil || *got.Properties.DiskSizeGB != 8 || got.ID.Name != "MySnap" {
+			t.Fatalf("GetDisk() = %+v, %v", got, err)
+		}
+		_, err = f.Store.GetDisk(ctx(), f.Disk("rgA", galleon.TypeDisk, "MySnap"))
+		wantCode(t, "a snapshot read as a disk", err, galleon.CodeResourceNotFound)
+		_, _, err = f.PutDisk(f.Disk("nope", galleon.TypeDisk, "d"), 1)
+		wantCode(t, "a disk in a missing group", err, galleon.CodeResourceGroupNotFound)
+	})
+	t.Run("List", func(t *testing.T) {
+		for _, id := range []galleon.DiskID{f.Disk("rgA", galleon.TypeDisk, "d1"), f.Disk("rgB", galleon.TypeDisk, "d1"),
+			f.Disk("rgB", galleon.TypeDisk, "d2"), f.Disk("rgB", galleon.TypeSnapshot, "s9")} {
+			if _, _, err := f.PutDisk(id, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var all []string
+		page := galleon.Page{Limit: 1}
+		for {
+			ds, next, err := f.Store.ListDisks(ctx(), galleon.DiskID{SubscriptionID: f.Sub, Type: galleon.TypeDisk}, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				all = append(all, d.ID.ResourceGroup+"/"+d.ID.Name)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+		if !slices.Equal(all, []string{"rgA/d1", "rgB/d1", "rgB/d2"}) {
+			t.Fatalf("disks of the subscription: %v", all)
+		}
+		snaps, _, err := f.Store.ListDisks(ctx(), galleon.DiskID{SubscriptionID: f.Sub, ResourceGroup: "rgb", Type: galleon.TypeSnapshot}, galleon.Page{})
+		if err != nil || len(snaps) != 1 || snaps[0].ID.Name != "s9" {
+			t.Fatalf("snapshots of rgB: %+v, %v", snaps, err)
+		}
+	})
+	t.Run("DeleteAndCascade", func(t *testing.T) {
+		if ok, err := f.Store.DeleteDisk(ctx(), f.Disk("rgA", galleon.TypeDisk, "d1")); err != nil || !ok {
+			t.Fatalf("DeleteDisk() = %v, %v", ok, err)
+		}
+		if ok, err := f.Store.DeleteDisk(ctx(), f.Disk("rgA", galleon.TypeDisk, "d1")); err != nil || ok {
+			t.Fatalf("deleting again = %v, %v", ok, err)
+		}
+		f.MustPutGallery(t, "rgB", "g")
+		f.MustPutImage(t, "rgB", "g", "i")
+		if _, _, err := f.PutVersion(f.Version("rgB", "g", "i", "1.0.0"), ""); err != nil {
+			t.Fatal(err)
+		}
+		MustBeginDelete(t, f, "rgB", "op", time.Now().UTC())
+		if err := f.Store.DeleteResourceGroupContents(ctx(), f.RG("rgB")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.Store.GetDisk(ctx(), f.Disk("rgB", galleon.TypeDisk, "d2"))
+		wantCode(t, "a disk of a deleted group", err, galleon.CodeResourceNotFound)
+		_, err = f.Store.GetImageVersion(ctx(), f.Version("rgB", "g", "i", "1.0.0"))
+		wantCode(t, "a version of a deleted group", err, galleon.CodeResourceNotFound)
+	})
+}
