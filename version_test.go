@@ -67,7 +67,10 @@ func TestImageVersion_Validate(t *testing.T) {
 		{"OK", func(*ImageVersion) {}, ""},
 		{"OKNoTargetRegions", func(v *ImageVersion) { v.Properties.PublishingProfile = nil }, ""},
 		{"ErrName", func(v *ImageVersion) { v.ID.Version = "1.0" }, "galleryImageVersionName"},
-		{"ErrLocationNotTarget", func(v *ImageVersion) { v.Location = "westus2"; v.Properties.PublishingProfile.TargetRegions = v.Properties.PublishingProfile.TargetRegions[2:] }, versionTarget + "publishingProfile.targetRegions"},
+		{"ErrLocationNotTarget", func(v *ImageVersion) {
+			v.Location = "westus2"
+			v.Properties.PublishingProfile.TargetRegions = v.Properties.PublishingProfile.TargetRegions[2:]
+		}, versionTarget + "publishingProfile.targetRegions"},
 		{"ErrDuplicateRegion", func(v *ImageVersion) {
 			v.Properties.PublishingProfile.TargetRegions = append(v.Properties.PublishingProfile.TargetRegions, TargetRegion{Name: "West US 2"})
 		}, versionTarget + "publishingProfile.targetRegions[3].name"},
