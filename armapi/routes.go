@@ -3,6 +3,8 @@ package armapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/galleon-project/galleon"
 )
 
 // endpoint is one method on one route: the RBAC action it needs at the
@@ -28,7 +30,7 @@ type routeKey struct {
 // ids by azcore/arm (case-insensitively); the id's resource type picks the
 // route. GET /subscriptions, GET /tenants and the metadata endpoint have no
 // resource id and are served before this table is consulted.
-var routes = map[routeKey]route{
+var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), map[routeKey]route{
 	{"microsoft.resources/subscriptions", false}: {subscriptionAPI, map[string]endpoint{
 		http.MethodGet: {"Microsoft.Resources/subscriptions/read", (*Server).getSubscription},
 	}},
@@ -66,6 +68,18 @@ var routes = map[routeKey]route{
 	{"microsoft.compute/locations/capsoperations", false}: {operationAPI, map[string]endpoint{
 		http.MethodGet: {"Microsoft.Compute/locations/capsOperations/read", (*Server).getOperation},
 	}},
+})
+
+// mergeRoutes joins route tables; the generated ones (disks and snapshots
+// share one shape) are written once and added here.
+func mergeRoutes(tables ...map[routeKey]route) map[routeKey]route {
+	out := map[routeKey]route{}
+	for _, t := range tables {
+		for k, v := range t {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // OperationStatusPath is where the status of operation id, started in

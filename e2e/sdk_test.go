@@ -24,6 +24,7 @@ import (
 
 // SDK holds unmodified Azure SDK for Go clients pointed at a server.
 type SDK struct {
+	opts      azcore.ClientOptions
 	Cred      *azidentity.ClientSecretCredential
 	Groups    *armresources.ResourceGroupsClient
 	Galleries *armcompute.GalleriesClient
@@ -48,7 +49,7 @@ func NewSDK(t testing.TB, s *Server) *SDK {
 		t.Fatal(err)
 	}
 	armOpts := &arm.ClientOptions{ClientOptions: opts}
-	sdk := &SDK{Cred: cred}
+	sdk := &SDK{Cred: cred, opts: opts}
 	if sdk.Groups, err = armresources.NewResourceGroupsClient(s.Creds.SubscriptionID, cred, armOpts); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,200 @@
+package armapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/galleon-project/galleon"
+)
+
+// diskVersions are the stable DiskRP api-versions of disks and snapshots.
+var diskVersions = []string{
+	"2016-04-30-preview", "2017-03-30", "2018-04-01", "2018-06-01", "2018-09-30", "2019-03-01", "2019-07-01",
+	"2019-11-01", "2020-05-01", "2020-06-30", "2020-09-30", "2020-12-01", "2021-04-01", "2021-08-01",
+	"2021-12-01", "2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2024-03-02", "2025-01-02",
+}
+
+var (
+	diskAPI     = apiVersions{provider: true, resourceType: "disks", versions: diskVersions}
+	snapshotAPI = apiVersions{provider: true, resourceType: "snapshots", versions: diskVersions}
+)
+
+// diskRoutes serve disks and snapshots, which share one shape.
+func diskRoutes(typ string, api apiVersions) map[routeKey]route {
+	folded := strings.ToLower(typ)
+	action := func(verb string) string { return typ + "/" + verb }
+	return map[routeKey]route{
+		{folded, true}: {api, map[string]endpoint{
+			http.MethodGet: {action("read"), (*Server).listDisks},
+		}},
+		{folded, false}: {api, map[string]endpoint{
+			http.MethodGet:    {action("read"), (*Server).getDisk},
+			http.MethodPut:    {action("write"), (*Server).putDisk},
+			http.MethodPatch:  {action("write"), (*Server).patchDisk},
+			http.MethodDelete: {action("delete"), (*Server).deleteDisk},
+		}},
+	}
+}
+
+type diskJSON struct {
+	ID         string                 `json:"id,omitempty"`
+	Name       string                 `json:"name,omitempty"`
+	Type       string                 `json:"type,omitempty"`
+	Location   string                 `json:"location"`
+	Tags       map[string]string      `json:"tags,omitempty"`
+	SKU        *diskSKU               `json:"sku,omitempty"`
+	Properties galleon.DiskProperties `json:"properties"`
+}
+
+type diskSKU struct {
+	Name string `json:"name"`
+	Tier string `json:"tier,omitempty"`
+}
+
+func toDiskJSON(d *galleon.Disk) diskJSON {
+	return diskJSON{ID: d.ID.String(), Name: d.ID.Name, Type: d.ID.Type, Location: d.Location, Tags: d.Tags,
+		SKU: &diskSKU{Name: "Standard_LRS", Tier: "Standard"}, Properties: d.Properties}
+}
+
+// diskType is the canonical type of the route's resource.
+func diskType(r *request) string {
+	if strings.EqualFold(r.id.ResourceType.Types[len(r.id.ResourceType.Types)-1], "snapshots") {
+		return galleon.TypeSnapshot
+	}
+	return galleon.TypeDisk
+}
+
+func diskID(r *request) galleon.DiskID {
+	return galleon.DiskID{SubscriptionID: r.id.SubscriptionID, ResourceGroup: r.id.ResourceGroupName, Type: diskType(r), Name: r.id.Name}
+}
+
+func (s *Server) getDisk(w http.ResponseWriter, r *request) error {
+	d, err := s.Store.GetDisk(r.Context(), diskID(r))
+	if err != nil {
+		return err
+	}
+	writeResource(w, http.StatusOK, d.Properties.ProvisioningState, toDiskJSON(d))
+	return nil
+}
+
+func (s *Server) listDisks(w http.ResponseWriter, r *request) error {
+	page, err := s.page(r)
+	if err != nil {
+		return err
+	}
+	disks, next, err := s.Store.ListDisks(r.Context(), galleon.DiskID{SubscriptionID: r.id.SubscriptionID,
+		ResourceGroup: r.id.ResourceGroupName, Type: diskType(r)}, page)
+	if err != nil {
+		return err
+	}
+	out := make([]diskJSON, len(disks))
+	for i := range disks {
+		out[i] = toDiskJSON(&disks[i])
+	}
+	return s.writeList(w, r, out, next)
+}
+
+// putDisk creates a disk or snapshot, or updates what may change. Bytes
+// arrive separately: an Upload disk waits in ReadyToUpload for a write SAS.
+func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
+	var body diskJSON
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	id := diskID(r)
+	loc, err := s.Regions.Resolve(body.Location, id.Type)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		d := &galleon.Disk{ID: id, Location: loc, Tags: body.Tags, Properties: body.Properties}
+		if old != nil {
+			d.ID = old.ID
+			if err := galleon.UpdateDisk(old, d); err != nil {
+				return nil, err
+			}
+			d.SystemData.Touch(r.principal, now)
+			return d, nil
+		}
+		if err := d.Validate(); err != nil {
+			return nil, err
+		}
+		s.newDisk(d, now)
+		d.SystemData.Touch(r.principal, now)
+		return d, nil
+	})
+	if err != nil {
+		return err
+	}
+	// DiskRP answers a create with 200 (or 202 while working), never 201:
+	// the generated clients accept only those.
+	writeJSON(w, http.StatusOK, toDiskJSON(d))
+	return nil
+}
+
+// newDisk fills in what a new disk reports: its identity, creation time
+// and size, and (until the bytes exist) Succeeded provisioning.
+func (s *Server) newDisk(d *galleon.Disk, now time.Time) {
+	p := &d.Properties
+	p.UniqueID = uuid.NewString()
+	p.TimeCreated = &now
+	p.ProvisioningState = galleon.ProvisioningSucceeded
+	switch p.CreationData.CreateOption {
+	case galleon.CreateUpload:
+		size := *p.CreationData.UploadSizeBytes - 512
+		p.DiskSizeBytes = &size
+		gb := int32((size + 1<<30 - 1) >> 30)
+		p.DiskSizeGB = &gb
+	case galleon.CreateEmpty:
+		size := int64(*p.DiskSizeGB) << 30
+		p.DiskSizeBytes = &size
+	}
+}
+
+func (s *Server) patchDisk(w http.ResponseWriter, r *request) error {
+	var body patchBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	id := diskID(r)
+	now := s.now()
+	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		if old == nil {
+			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
+		}
+		d := *old
+		if body.Tags != nil {
+			d.Tags = *body.Tags
+		}
+		if err := mergeProperties(&d.Properties, body.Properties); err != nil {
+			return nil, err
+		}
+		if err := galleon.UpdateDisk(old, &d); err != nil {
+			return nil, err
+		}
+		d.SystemData.Touch(r.principal, now)
+		return &d, nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toDiskJSON(d))
+	return nil
+}
+
+func (s *Server) deleteDisk(w http.ResponseWriter, r *request) error {
+	deleted, err := s.Store.DeleteDisk(r.Context(), diskID(r))
+	if err != nil {
+		return err
+	}
+	if !deleted {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
