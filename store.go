@@ -126,7 +126,9 @@ type Update[T any] func(existing *T) (*T, error)
 // ResourceStore keeps resource groups, galleries and image definitions.
 type ResourceStore interface {
 	// PutResourceGroup creates or updates a resource group. A group that is
-	// being deleted answers Conflict (ResourceGroupBeingDeleted).
+	// being deleted answers Conflict (ResourceGroupBeingDeleted); one in an
+	// unknown subscription SubscriptionNotFound. Subscription ids are
+	// stored lower-case and compared case-insensitively.
 	PutResourceGroup(ctx context.Context, id ResourceGroupID, update Update[ResourceGroup]) (rg *ResourceGroup, created bool, err error)
 	// GetResourceGroup returns ResourceGroupNotFound when absent.
 	GetResourceGroup(ctx context.Context, id ResourceGroupID) (*ResourceGroup, error)

@@ -64,6 +64,17 @@ func (s *DB) PutResourceGroup(ctx context.Context, id galleon.ResourceGroupID, u
 		if err != nil {
 			return err
 		}
+		if old == nil {
+			// A group in an unknown subscription would trip the foreign key;
+			// answer what ARM answers instead.
+			var n int
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM subscriptions WHERE id = ?`, id.SubscriptionID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return galleon.Errorf(galleon.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id.SubscriptionID)
+			}
+		}
 		if old != nil && old.ProvisioningState == galleon.ProvisioningDeleting {
 			return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
 				"The resource group '%s' is in deprovisioning state and cannot perform this operation.", old.ID.Name)

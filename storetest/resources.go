@@ -102,6 +102,11 @@ func testResourceGroup(t *testing.T, open Opener) {
 	t.Run("ErrNotFound", func(t *testing.T) {
 		_, err := f.Store.GetResourceGroup(ctx(), f.RG("nope"))
 		wantCode(t, "GetResourceGroup", err, galleon.CodeResourceGroupNotFound)
+		id := galleon.ResourceGroupID{SubscriptionID: "00000000-0000-0000-0000-000000000000", Name: "rg"}
+		_, _, err = f.Store.PutResourceGroup(ctx(), id, func(*galleon.ResourceGroup) (*galleon.ResourceGroup, error) {
+			return &galleon.ResourceGroup{ID: id, Location: "eastus", ProvisioningState: galleon.ProvisioningSucceeded}, nil
+		})
+		wantCode(t, "a group in an unknown subscription", err, galleon.CodeSubscriptionNotFound)
 	})
 }
 
