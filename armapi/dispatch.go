@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
@@ -43,9 +44,33 @@ func parsePath(path string) (*arm.ResourceID, bool, error) {
 }
 
 func (s *Server) serveARM(w http.ResponseWriter, hr *http.Request) {
-	if err := s.dispatch(w, hr); err != nil {
-		s.writeError(w, hr, err)
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	if err := s.dispatch(rec, hr); err != nil {
+		s.writeError(rec, hr, err)
 	}
+	s.Metrics.observe(metricsType(hr.URL.Path), hr.Method, rec.status, time.Since(start))
+}
+
+// metricsType is the resource type a path addresses, folded, so that
+// metric labels stay few whatever names clients use.
+func metricsType(path string) string {
+	switch p := strings.ToLower("/" + strings.Trim(path, "/")); p {
+	case "/metadata/endpoints", "/subscriptions", "/tenants":
+		return p
+	}
+	id, collection, err := parsePath(path)
+	if err != nil {
+		return "unknown"
+	}
+	typ := strings.ToLower(id.ResourceType.String())
+	if _, ok := routes[routeKey{typ, collection}]; !ok {
+		return "unknown"
+	}
+	if collection {
+		typ += "[]"
+	}
+	return typ
 }
 
 func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request) error {

@@ -48,6 +48,8 @@ type Server struct {
 	PageSize int
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Metrics records requests; nil records nothing.
+	Metrics *Metrics
 	// OperationStarted is called after a long-running operation was
 	// recorded, so the runner can start on it without waiting for its poll.
 	OperationStarted func()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -107,6 +108,23 @@ func TestARMConventions(t *testing.T) {
 		var clouds []map[string]any
 		if err := json.NewDecoder(resp.Body).Decode(&clouds); err != nil || len(clouds) != 1 || clouds[0]["resourceManager"] != s.URL+"/" {
 			t.Errorf("new-style metadata: %v %v", clouds, err)
+		}
+	})
+
+	t.Run("Metrics", func(t *testing.T) {
+		resp, err := s.Client.Get(s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		// rg1 was created once, at the start of this test, with a 201.
+		want := `galleon_arm_requests_total{code="201",method="PUT",type="microsoft.resources/resourcegroups"} 1`
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics: %d, want a line %s", resp.StatusCode, want)
+		}
+		if !strings.Contains(string(body), `galleon_arm_requests_total{code="400",method="GET",type="microsoft.compute/galleries"}`) {
+			t.Error("/metrics should count the refused requests by status")
 		}
 	})
 

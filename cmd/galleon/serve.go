@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/galleon-project/galleon"
@@ -90,6 +93,7 @@ type Main struct {
 	Runner      *operations.Runner
 	HTTP        *http.Server
 	Credentials *Credentials
+	Metrics     *prometheus.Registry
 
 	listener net.Listener
 }
@@ -167,7 +171,10 @@ func (m *Main) Open(ctx context.Context) error {
 			galleon.OperationDeleteResourceGroup: operations.DeleteResourceGroup(m.Store),
 		},
 	}
+	m.Metrics = prometheus.NewRegistry()
+	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.ARM = &armapi.Server{
+		Metrics:          armapi.NewMetrics(m.Metrics),
 		Store:            m.Store,
 		Authorizer:       &authz.Authorizer{Assignments: m.Store},
 		VerifyToken:      m.Issuer.VerifyToken,
@@ -248,7 +255,12 @@ func nodeID() string {
 func (m *Main) handler() http.Handler {
 	arm := m.ARM.Handler()
 	ident := m.Issuer.Handler()
+	metrics := promhttp.HandlerFor(m.Metrics, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			metrics.ServeHTTP(w, r)
+			return
+		}
 		if armapi.Owns(r.URL.Path) {
 			arm.ServeHTTP(w, r)
 			return
