@@ -46,39 +46,23 @@ func parsePath(path string) (*arm.ResourceID, bool, error) {
 func (s *Server) serveARM(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
-	if err := s.dispatch(rec, hr); err != nil {
+	typ := "unknown" // a metric label: the folded resource type, when routed
+	if err := s.dispatch(rec, hr, &typ); err != nil {
 		s.writeError(rec, hr, err)
 	}
-	s.Metrics.observe(metricsType(hr.URL.Path), hr.Method, rec.status, time.Since(start))
+	s.Metrics.observe(typ, hr.Method, rec.status, time.Since(start))
 }
 
-// metricsType is the resource type a path addresses, folded, so that
-// metric labels stay few whatever names clients use.
-func metricsType(path string) string {
-	switch p := strings.ToLower("/" + strings.Trim(path, "/")); p {
-	case "/metadata/endpoints", "/subscriptions", "/tenants":
-		return p
-	}
-	id, collection, err := parsePath(path)
-	if err != nil {
-		return "unknown"
-	}
-	typ := strings.ToLower(id.ResourceType.String())
-	if _, ok := routes[routeKey{typ, collection}]; !ok {
-		return "unknown"
-	}
-	if collection {
-		typ += "[]"
-	}
-	return typ
-}
-
-func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request) error {
+func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request, metricsType *string) error {
 	path := "/" + strings.Trim(hr.URL.Path, "/")
 	lower := strings.ToLower(path)
 	apiVersion := hr.URL.Query().Get("api-version")
 
 	// Routes without a resource id.
+	switch lower {
+	case "/metadata/endpoints", "/subscriptions", "/tenants":
+		*metricsType = lower
+	}
 	switch lower {
 	case "/metadata/endpoints":
 		if hr.Method != http.MethodGet {
@@ -123,6 +107,10 @@ func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request) error {
 		return galleon.Errorf(galleon.CodeInvalidResourceType,
 			"The resource type '%s' could not be found in the namespace '%s' for api version '%s'.",
 			strings.Join(id.ResourceType.Types, "/"), id.ResourceType.Namespace, apiVersion)
+	}
+	*metricsType = typ
+	if collection {
+		*metricsType += "[]"
 	}
 	ep, ok := rt.methods[hr.Method]
 	if !ok {
