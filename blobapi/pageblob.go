@@ -186,7 +186,7 @@ func (s *Server) pageList(w http.ResponseWriter, r *http.Request, id string, up 
 				continue
 			}
 		}
-		out.Ranges = append(out.Ranges, pageRange{pr.Start, pr.End})
+		out.Ranges = append(out.Ranges, pageRange(pr))
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("x-ms-blob-content-length", strconv.FormatInt(up.Size, 10))
