@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"gocloud.dev/blob"
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/armapi"
@@ -42,6 +43,8 @@ type Config struct {
 	Database  string
 	PageSize  int
 	LogLevel  string
+	// RegionBuckets are "region=bucket-url" values; see regionBucketURLs.
+	RegionBuckets []string
 }
 
 func newServeCommand() *cobra.Command {
@@ -77,6 +80,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&c.Database, "database", "", "database URL (default: SQLite file <data>/galleon.db)")
 	f.IntVar(&c.PageSize, "list-page-size", armapi.DefaultPageSize, "items per page of ARM lists")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
 }
 
@@ -94,6 +98,8 @@ type Main struct {
 	HTTP        *http.Server
 	Credentials *Credentials
 	Metrics     *prometheus.Registry
+	// Buckets hold each region's image bytes.
+	Buckets map[string][]*blob.Bucket
 
 	listener net.Listener
 }
@@ -117,6 +123,13 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data folder: %w", err)
+	}
+	bucketURLs, err := regionBucketURLs(regions, c.RegionBuckets, c.DataDir)
+	if err != nil {
+		return err
+	}
+	if m.Buckets, err = openRegionBuckets(ctx, bucketURLs); err != nil {
+		return err
 	}
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "galleon.db")
@@ -304,6 +317,7 @@ func (m *Main) Close() error {
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
+	errs = append(errs, closeRegionBuckets(m.Buckets))
 	return errors.Join(errs...)
 }
 
