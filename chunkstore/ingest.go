@@ -3,6 +3,7 @@ package chunkstore
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 
 	"github.com/restic/chunker"
@@ -21,11 +22,21 @@ const (
 	// polynomial, known to be irreducible (TestPolynomial checks).
 	Polynomial = chunker.Pol(0x3DA3358B4DC173)
 
-	// MinChunkSize and MaxChunkSize bound a chunk; cuts fall where the
-	// fingerprint of the last 64 bytes has its low 20 bits zero, about
-	// every 1 MiB. These are restic's defaults.
-	MinChunkSize = chunker.MinSize // 512 KiB
-	MaxChunkSize = chunker.MaxSize // 8 MiB
+	// A cut falls where the fingerprint of the last 64 bytes has its low
+	// AverageBits bits zero, but not before MinChunkSize bytes and at the
+	// latest after MaxChunkSize; chunks average about 200 KiB.
+	//
+	// restic's defaults (512 KiB, 20 bits, 8 MiB: 1.5 MiB on average) are
+	// too coarse for the delta Galleon promises: a change costs the chunks
+	// around it, and with 64 MiB of random data changed by 1% in 2, 4 or 8
+	// runs they stored 11%, 13% and 23% of the image anew. These store
+	// 1.9%, 2.9% and 4.1% (averages of four seeds). The price is about
+	// 5,000 chunks per GiB of random data; a run of zeros is cut at every
+	// MinChunkSize, which the manifest's Repeat keeps small. The 1 MiB
+	// maximum also bounds the buffer of every chunk in flight.
+	MinChunkSize = 64 << 10
+	AverageBits  = 17
+	MaxChunkSize = 1 << 20
 )
 
 // Ingest reads r to its end, cuts it into content-defined chunks, writes
@@ -62,6 +73,7 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, st *Stats) (*Manifest, 
 	m := &Manifest{SchemaVersion: SchemaVersion, Chunks: []Chunk{}}
 	whole := sha256.New()
 	c := chunker.NewWithBoundaries(r, Polynomial, MinChunkSize, MaxChunkSize)
+	c.SetAverageBits(AverageBits)
 	buf := make([]byte, MaxChunkSize)
 	seen := make(map[Digest]bool)
 	for {
@@ -78,8 +90,7 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, st *Stats) (*Manifest, 
 		whole.Write(ch.Data)
 		d := Sum(ch.Data)
 		size := int64(ch.Length)
-		m.Chunks = append(m.Chunks, Chunk{Digest: d, Offset: m.Size, Size: size})
-		m.Size += size
+		m.append(d, size)
 		if seen[d] {
 			continue
 		}
@@ -92,4 +103,49 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, st *Stats) (*Manifest, 
 	}
 	whole.Sum(m.Digest[:0])
 	return m, nil
+}
+
+// IngestZeros stores under id an image of size zero bytes without reading
+// any: the manifest Ingest would make of that many zeros (zeros are cut at
+// every MinChunkSize), over one or two stored chunks. An empty disk is
+// made this way without reading or chunking anything; only the
+// whole-content digest still hashes every zero (about 2 GB/s per core).
+func (s *Store) IngestZeros(ctx context.Context, id string, size int64) (m *Manifest, st Stats, err error) {
+	defer wrap(&err, "ingest %d zeros as %s", size, id)
+	key, err := manifestKey(id)
+	if err != nil {
+		return nil, st, err
+	}
+	if size < 0 || size > maxImageSize {
+		return nil, st, fmt.Errorf("size %d out of range", size)
+	}
+	zeros := make([]byte, MinChunkSize)
+	whole := sha256.New()
+	m = &Manifest{SchemaVersion: SchemaVersion, Chunks: []Chunk{}}
+	if n := size / MinChunkSize; n > 0 {
+		m.Chunks = append(m.Chunks, Chunk{Digest: Sum(zeros), Size: MinChunkSize, Repeat: n - 1})
+		m.Size = n * MinChunkSize
+		for range n {
+			whole.Write(zeros)
+		}
+	}
+	if tail := size % MinChunkSize; tail > 0 {
+		m.append(Sum(zeros[:tail]), tail)
+		whole.Write(zeros[:tail])
+	}
+	whole.Sum(m.Digest[:0])
+	err = s.withWriterLock(ctx, func(ctx context.Context) error {
+		for _, c := range m.Chunks {
+			written, err := s.putChunk(ctx, c.Digest, zeros[:c.Size])
+			if err != nil {
+				return err
+			}
+			st.add(s.count(OpIngest, written, c.Size))
+		}
+		return s.putManifest(ctx, key, m)
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	return m, st, nil
 }

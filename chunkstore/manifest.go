@@ -32,25 +32,39 @@ type Manifest struct {
 	Chunks        []Chunk `json:"chunks"`
 }
 
-// Chunk is one piece of an image: Size bytes at Offset with sha256 Digest.
-// Offsets are redundant with the sizes before them; they are stored anyway
-// so that a reader of the JSON can find the chunk for a byte range without
-// summing, and Validate checks that they agree.
+// Chunk is one piece of an image: Size bytes at Offset with sha256 Digest,
+// followed by Repeat more copies of the same bytes. Repeat keeps the
+// manifest of a mostly empty disk small: zeros are cut into MinChunkSize
+// chunks, all alike, and a 1 TiB empty disk is one entry instead of 16
+// million. Offsets are redundant with the entries before them; they are
+// stored so that a reader of the JSON can find the entry for a byte range
+// without summing, and Validate checks that they agree.
 type Chunk struct {
 	Digest Digest `json:"digest"`
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"`
+	Repeat int64  `json:"repeat,omitempty"`
 }
 
-// Validate checks that m is well formed: the chunks tile [0, Size) in order,
-// each is 1 to MaxChunkSize bytes (readers buffer a whole chunk, so a bound
-// here bounds their memory), and the digests are set.
+// End is the offset just past the entry and its repeats.
+func (c Chunk) End() int64 { return c.Offset + c.Size*(1+c.Repeat) }
+
+// maxImageSize bounds what a manifest may describe (far above Azure's
+// 32 TiB disks) so that offsets and products cannot overflow.
+const maxImageSize = 1 << 50
+
+// Validate checks that m is well formed: the entries tile [0, Size) in
+// order, each chunk is 1 to MaxChunkSize bytes (readers buffer a whole
+// chunk, so a bound here bounds their memory), and the digests are set.
 func (m *Manifest) Validate() error {
 	if m.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("chunkstore: manifest schemaVersion %d, want %d", m.SchemaVersion, SchemaVersion)
 	}
 	if m.Digest.IsZero() {
 		return errors.New("chunkstore: manifest has no digest")
+	}
+	if m.Size < 0 || m.Size > maxImageSize {
+		return fmt.Errorf("chunkstore: manifest size %d, want 0 to %d", m.Size, int64(maxImageSize))
 	}
 	var off int64
 	for i, c := range m.Chunks {
@@ -61,8 +75,10 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("chunkstore: manifest chunk %d at offset %d, want %d", i, c.Offset, off)
 		case c.Size <= 0 || c.Size > MaxChunkSize:
 			return fmt.Errorf("chunkstore: manifest chunk %d has size %d, want 1 to %d", i, c.Size, MaxChunkSize)
+		case c.Repeat < 0 || c.Repeat > (m.Size-off)/c.Size:
+			return fmt.Errorf("chunkstore: manifest chunk %d repeats %d times, past the end", i, c.Repeat)
 		}
-		off += c.Size
+		off = c.End()
 	}
 	if off != m.Size {
 		return fmt.Errorf("chunkstore: manifest chunks add up to %d bytes, want %d", off, m.Size)
@@ -70,10 +86,21 @@ func (m *Manifest) Validate() error {
 	return nil
 }
 
-// chunkAt returns the index of the chunk holding byte off, for
+// append adds a chunk at the end of the image, as a repeat of the last
+// entry if it is the same chunk.
+func (m *Manifest) append(d Digest, size int64) {
+	if n := len(m.Chunks); n > 0 && m.Chunks[n-1].Digest == d {
+		m.Chunks[n-1].Repeat++
+	} else {
+		m.Chunks = append(m.Chunks, Chunk{Digest: d, Offset: m.Size, Size: size})
+	}
+	m.Size += size
+}
+
+// chunkAt returns the index of the entry holding byte off, for
 // 0 ≤ off < m.Size.
 func (m *Manifest) chunkAt(off int64) int {
-	return sort.Search(len(m.Chunks), func(i int) bool { return m.Chunks[i].Offset+m.Chunks[i].Size > off })
+	return sort.Search(len(m.Chunks), func(i int) bool { return m.Chunks[i].End() > off })
 }
 
 // unique returns the distinct chunks of m in order of first appearance, and
@@ -89,7 +116,7 @@ func (m *Manifest) unique() (chunks []Chunk, imageBytes []int64) {
 			chunks = append(chunks, c)
 			imageBytes = append(imageBytes, 0)
 		}
-		imageBytes[i] += c.Size
+		imageBytes[i] += c.End() - c.Offset
 	}
 	return chunks, imageBytes
 }
@@ -197,3 +224,7 @@ func (s *Store) ListManifests(ctx context.Context) (ids []string, err error) {
 	sort.Strings(ids)
 	return ids, nil
 }
+
+// within returns where image offset off falls inside the chunk's bytes,
+// for c.Offset ≤ off < c.End().
+func (c Chunk) within(off int64) int64 { return (off - c.Offset) % c.Size }

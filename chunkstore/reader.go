@@ -55,7 +55,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		k := copy(p[n:], data[off-r.m.Chunks[i].Offset:])
+		k := copy(p[n:], data[r.m.Chunks[i].within(off):])
 		n += k
 		off += int64(k)
 	}
@@ -117,7 +117,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 		data, err := r.chunk(i)
 		if err == nil {
 			var n int
-			n, err = w.Write(data[r.off-r.m.Chunks[i].Offset:])
+			n, err = w.Write(data[r.m.Chunks[i].within(r.off):])
 			r.off += int64(n)
 			total += int64(n)
 		}

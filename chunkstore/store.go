@@ -199,47 +199,6 @@ func (s *Store) readChunk(ctx context.Context, c Chunk, buf []byte) ([]byte, err
 	return buf, nil
 }
 
-// readInOrder reads chunks with up to readAhead of them in flight and calls
-// fn with each verified chunk, in order. fn must not keep data.
-func (s *Store) readInOrder(ctx context.Context, chunks []Chunk, fn func(c Chunk, data []byte) error) error {
-	const readAhead = 4
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-
-	type result struct {
-		data []byte
-		err  error
-	}
-	results := make([]chan result, len(chunks))
-	start := func(i int) {
-		ch := make(chan result, 1) // buffered: a reader abandoned on error never blocks
-		results[i] = ch
-		wg.Go(func() {
-			data, err := s.readChunk(ctx, chunks[i], getBuf(chunks[i].Size))
-			ch <- result{data, err}
-		})
-	}
-	for i := range min(readAhead, len(chunks)) {
-		start(i)
-	}
-	for i, c := range chunks {
-		r := <-results[i]
-		if r.err != nil {
-			return r.err
-		}
-		if next := i + readAhead; next < len(chunks) {
-			start(next)
-		}
-		err := fn(c, r.data)
-		putBuf(r.data)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // forEach runs fn for 0 ≤ i < n with at most parallel calls at once and
 // returns the first error, cancelling the rest.
 func forEach(ctx context.Context, n, parallel int, fn func(ctx context.Context, i int) error) error {
