@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,8 +61,14 @@ func LoadOrCreate(dir string, hosts []string, now time.Time) (*Material, error) 
 	if err != nil {
 		return nil, err
 	}
+	if !now.Before(ca.NotAfter) {
+		// Replacing the CA silently would break every client that trusts
+		// it; the operator decides.
+		return nil, fmt.Errorf("the CA in %s expired on %s: remove %s and %s to create a new one, then trust it again",
+			dir, ca.NotAfter.Format(time.DateOnly), CAFile, CAKeyFile)
+	}
 	cert, err := loadServer(dir, ca)
-	if err != nil || !covers(cert.Leaf, hosts) || now.Add(renewBefore).After(cert.Leaf.NotAfter) {
+	if err != nil || !usable(cert.Leaf, hosts, now) {
 		if cert, err = issueServer(dir, ca, caKey, hosts, now); err != nil {
 			return nil, err
 		}
@@ -124,10 +131,11 @@ func InstallCA(dir string, bundle []byte) error {
 	return writeFile(filepath.Join(dir, CAFile), cert, 0o644)
 }
 
-// LoadKeyPair loads a user-supplied certificate and key.
+// LoadKeyPair loads a user-supplied certificate and key, for installations
+// that bring their own certificate instead of trusting Galleon's CA.
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	if certFile == "" || keyFile == "" {
-		return tls.Certificate{}, errors.New("--tls-cert and --tls-key must be given together")
+		return tls.Certificate{}, errors.New("a TLS certificate and its key must be given together")
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -160,9 +168,12 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.Privat
 	if err != nil {
 		return nil, nil, err
 	}
+	sn := serial()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "Galleon local CA", Organization: []string{"Galleon"}},
+		SerialNumber: sn,
+		// A per-installation name: verifiers that chain by subject name
+		// must not confuse the CAs of two installations a user trusts.
+		Subject:               pkix.Name{CommonName: fmt.Sprintf("Galleon local CA %08x", uint32(sn.Uint64())), Organization: []string{"Galleon"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(caValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -197,11 +208,15 @@ func issueServer(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, host
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	notAfter := now.Add(serverValidity)
+	if notAfter.After(ca.NotAfter) {
+		notAfter = ca.NotAfter // a certificate never outlives its signer
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{"Galleon"}},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(serverValidity),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -255,7 +270,13 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func covers(leaf *x509.Certificate, hosts []string) bool {
+// usable reports whether a server certificate can be kept: it covers every
+// host, is already valid (a clock set back would make it look issued in
+// the future) and has more than renewBefore left.
+func usable(leaf *x509.Certificate, hosts []string, now time.Time) bool {
+	if now.Before(leaf.NotBefore) || now.Add(renewBefore).After(leaf.NotAfter) {
+		return false
+	}
 	for _, h := range hosts {
 		if leaf.VerifyHostname(h) != nil {
 			return false
@@ -270,8 +291,11 @@ func normalizeHosts(hosts []string) []string {
 		if h == "" {
 			continue
 		}
+		h = strings.TrimSuffix(strings.Trim(h, "[]"), ".") // [::1] and FQDN dots
 		if ip := net.ParseIP(h); ip != nil {
 			h = ip.String()
+		} else {
+			h = strings.ToLower(h) // DNS names compare case-insensitively
 		}
 		if !slices.Contains(out, h) {
 			out = append(out, h)
