@@ -1,6 +1,7 @@
 package galleon
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -201,4 +202,18 @@ func UpdateDisk(old, new *Disk) error {
 	}
 	new.SystemData = old.SystemData
 	return nil
+}
+
+// DiskData moves disks' bytes: it hands out SAS URLs for them and seals
+// finished uploads into content. The data plane implements it; armapi
+// calls it from beginGetAccess and endGetAccess.
+type DiskData interface {
+	// AccessURL returns a SAS URL for reading the disk's content, or for
+	// writing its upload, valid until expiry.
+	AccessURL(d *Disk, write bool, expiry time.Time) (string, error)
+	// Seal turns the disk's finished upload into its content and returns
+	// the content's sha256 ("sha256:<hex>"); a malformed VHD is an
+	// InvalidParameter error naming the problem, and leaves the upload as
+	// it was so that it can be fixed and sealed again.
+	Seal(ctx context.Context, d *Disk) (string, error)
 }

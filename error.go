@@ -32,6 +32,7 @@ const (
 	CodeAuthorizationFailed          = "AuthorizationFailed"
 	CodeRequestTooLarge              = "RequestEntityTooLarge"
 	CodeMethodNotAllowed             = "MethodNotAllowed"
+	CodeOperationNotAllowed          = "OperationNotAllowed"
 	CodeLeaseLost                    = "LeaseLost"
 	CodeInternal                     = "InternalServerError"
 )

@@ -149,7 +149,7 @@ func TestStatusByCode_CoversEveryCode(t *testing.T) {
 		galleon.CodeOperationNotFound, galleon.CodeConflict, galleon.CodeCannotDeleteResource,
 		galleon.CodeResourceGroupBeingDeleted, galleon.CodeInvalidResourceGroupLocation, galleon.CodeAuthenticationFailed,
 		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeRequestTooLarge,
-		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeInvalidResourceName,
+		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeOperationNotAllowed, galleon.CodeInvalidResourceName,
 	} {
 		if _, ok := statusByCode[code]; !ok {
 			t.Errorf("no HTTP status for %s", code)

@@ -30,6 +30,12 @@ func diskRoutes(typ string, api apiVersions) map[routeKey]route {
 		{folded, true}: {api, map[string]endpoint{
 			http.MethodGet: {action("read"), (*Server).listDisks},
 		}},
+		{folded + "/begingetaccess", true}: {api, map[string]endpoint{
+			http.MethodPost: {action("beginGetAccess/action"), (*Server).beginGetAccess},
+		}},
+		{folded + "/endgetaccess", true}: {api, map[string]endpoint{
+			http.MethodPost: {action("endGetAccess/action"), (*Server).endGetAccess},
+		}},
 		{folded, false}: {api, map[string]endpoint{
 			http.MethodGet:    {action("read"), (*Server).getDisk},
 			http.MethodPut:    {action("write"), (*Server).putDisk},
@@ -194,6 +200,109 @@ func (s *Server) deleteDisk(w http.ResponseWriter, r *request) error {
 	if !deleted {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// parentDiskID is the disk of a POST …/{disk}/beginGetAccess action.
+func parentDiskID(r *request) galleon.DiskID {
+	typ := galleon.TypeDisk
+	if strings.EqualFold(r.id.Parent.ResourceType.Types[len(r.id.Parent.ResourceType.Types)-1], "snapshots") {
+		typ = galleon.TypeSnapshot
+	}
+	return galleon.DiskID{SubscriptionID: r.id.SubscriptionID, ResourceGroup: r.id.ResourceGroupName, Type: typ, Name: r.id.Parent.Name}
+}
+
+// beginGetAccess hands out a SAS URL: Write on an upload disk (which moves
+// it to ActiveUpload), Read on a disk with content. It completes within
+// the request, answering 200 with the URL, which both SDKs accept.
+func (s *Server) beginGetAccess(w http.ResponseWriter, r *request) error {
+	var body struct {
+		Access            string `json:"access"`
+		DurationInSeconds int32  `json:"durationInSeconds"`
+	}
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	write := strings.EqualFold(body.Access, "Write")
+	if !write && !strings.EqualFold(body.Access, "Read") {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "access", "The access level '%s' is not Read or Write.", body.Access)
+	}
+	if body.DurationInSeconds < 0 || body.DurationInSeconds > 5*24*3600 {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "durationInSeconds",
+			"The duration %d is out of range; it must be from 1 to %d seconds.", body.DurationInSeconds, 5*24*3600)
+	}
+	if body.DurationInSeconds == 0 {
+		body.DurationInSeconds = 3600
+	}
+	if s.DiskData == nil {
+		return galleon.Errorf(galleon.CodeInternal, "The data plane is not configured.")
+	}
+	id := parentDiskID(r)
+	now := s.now()
+	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		if old == nil {
+			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
+		}
+		d := *old
+		p := &d.Properties
+		switch {
+		case write && p.DiskState != galleon.DiskReadyToUpload && p.DiskState != galleon.DiskActiveUpload:
+			return nil, galleon.Errorf(galleon.CodeOperationNotAllowed,
+				"Write access can be granted only to a disk created with createOption Upload that is in state ReadyToUpload or ActiveUpload; '%s' is %s.", id.Name, p.DiskState)
+		case !write && p.SHA256 == "":
+			return nil, galleon.Errorf(galleon.CodeOperationNotAllowed,
+				"Read access needs content: '%s' is %s and holds no sealed bytes yet.", id.Name, p.DiskState)
+		}
+		if write {
+			p.DiskState = galleon.DiskActiveUpload
+		}
+		return &d, nil
+	})
+	if err != nil {
+		return err
+	}
+	sas, err := s.DiskData.AccessURL(d, write, now.Add(time.Duration(body.DurationInSeconds)*time.Second))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"accessSAS": sas})
+	return nil
+}
+
+// endGetAccess ends access; for an upload that means sealing the uploaded
+// bytes into the disk's content (ActiveUpload → Unattached).
+func (s *Server) endGetAccess(w http.ResponseWriter, r *request) error {
+	id := parentDiskID(r)
+	d, err := s.Store.GetDisk(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if d.Properties.DiskState != galleon.DiskActiveUpload {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	if s.DiskData == nil {
+		return galleon.Errorf(galleon.CodeInternal, "The data plane is not configured.")
+	}
+	// Sealing reads every byte; it runs outside the store's transaction,
+	// and the state is checked again when the result is recorded.
+	digest, err := s.DiskData.Seal(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		if old == nil || old.Properties.UniqueID != d.Properties.UniqueID {
+			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
+		}
+		n := *old
+		n.Properties.DiskState = galleon.DiskUnattached
+		n.Properties.SHA256 = digest
+		return &n, nil
+	})
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

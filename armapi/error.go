@@ -35,6 +35,7 @@ var statusByCode = map[string]int{
 	galleon.CodeAuthorizationFailed:          http.StatusForbidden,
 	galleon.CodeRequestTooLarge:              http.StatusRequestEntityTooLarge,
 	galleon.CodeMethodNotAllowed:             http.StatusMethodNotAllowed,
+	galleon.CodeOperationNotAllowed:          http.StatusConflict,
 	galleon.CodeLeaseLost:                    http.StatusConflict,
 	galleon.CodeInternal:                     http.StatusInternalServerError,
 }

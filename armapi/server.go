@@ -48,6 +48,8 @@ type Server struct {
 	PageSize int
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// DiskData signs SAS URLs and seals uploads (the data plane).
+	DiskData galleon.DiskData
 	// Metrics records requests; nil records nothing.
 	Metrics *Metrics
 	// OperationStarted is called after a long-running operation was

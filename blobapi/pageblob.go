@@ -8,6 +8,7 @@ package blobapi
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -27,7 +28,8 @@ const storageVersion = "2021-12-02"
 // Upload is a disk or snapshot waiting for its bytes.
 type Upload struct {
 	Staging *Staging
-	Size    int64 // bytes, VHD footer included
+	Size    int64  // bytes, VHD footer included
+	Name    string // the upload's name in staging; the blob id when empty
 }
 
 // Server answers blob calls on SAS URLs. Its func fields are assigned by
@@ -38,7 +40,10 @@ type Server struct {
 	Authorize func(id string, q url.Values, write bool) error
 	// Upload finds the upload behind id, or returns a *StorageError.
 	Upload func(r *http.Request, id string) (*Upload, error)
-	Logger *slog.Logger
+	// Content opens the sealed bytes behind id for reading, or returns a
+	// *StorageError; nil when id names an upload instead.
+	Content func(r *http.Request, id string) (io.ReadSeekCloser, error)
+	Logger  *slog.Logger
 }
 
 // StorageError is an Azure Storage error answer.
@@ -72,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	id := strings.TrimPrefix(r.URL.Path, PathPrefix)
-	if id == "" || strings.Contains(id, "/") {
+	if !validBlobID(id) {
 		return &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
 	}
 	q := r.URL.Query()
@@ -81,21 +86,70 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Authorize(id, q, write); err != nil {
 		return err
 	}
+	if s.Content != nil && comp == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		rs, err := s.Content(r, id)
+		if err != nil {
+			return err
+		}
+		if rs != nil {
+			defer rs.Close()
+			s.download(w, r, rs)
+			return nil
+		}
+	}
 	up, err := s.Upload(r, id)
 	if err != nil {
 		return err
 	}
+	name := up.Name
+	if name == "" {
+		name = id
+	}
 	switch {
 	case r.Method == http.MethodPut && comp == "page":
-		return s.putPage(w, r, id, up)
+		return s.putPage(w, r, name, up)
 	case r.Method == http.MethodGet && comp == "pagelist":
-		return s.pageList(w, r, id, up)
+		return s.pageList(w, r, name, up)
 	case r.Method == http.MethodHead && comp == "":
 		s.properties(w, up)
 		return nil
 	}
 	return &StorageError{http.StatusBadRequest, "UnsupportedHttpVerb",
 		fmt.Sprintf("The resource doesn't support %s with comp=%q on an upload.", r.Method, comp)}
+}
+
+// validBlobID accepts the ids Galleon signs: lower-case letters, digits,
+// '-' and '/' between non-empty segments. Anything else never reaches a
+// bucket key.
+func validBlobID(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for _, seg := range strings.Split(id, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for _, c := range seg {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// download serves sealed bytes with Range support, as Get Blob does.
+func (s *Server) download(w http.ResponseWriter, r *http.Request, rs io.ReadSeeker) {
+	h := w.Header()
+	h.Set("x-ms-blob-type", "PageBlob")
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", `"0x1"`)
+	// Azure clients send the range as x-ms-range, which wins over Range;
+	// ServeContent then answers it, If-Range and HEAD as Get Blob does.
+	if xr := r.Header.Get("x-ms-range"); xr != "" {
+		r.Header.Set("Range", xr)
+	}
+	http.ServeContent(w, r, "", time.Time{}, rs)
 }
 
 // parseRange reads "bytes=start-end" from x-ms-range or Range.

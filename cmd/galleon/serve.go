@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,8 @@ import (
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/armapi"
 	"github.com/galleon-project/galleon/authz"
+	"github.com/galleon-project/galleon/blobapi"
+	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/identity"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
@@ -98,6 +102,7 @@ type Main struct {
 	HTTP        *http.Server
 	Credentials *Credentials
 	Metrics     *prometheus.Registry
+	Blobs       *blobapi.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
 
@@ -176,6 +181,17 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 
+	sasKey, err := m.sharedRandomSecret(ctx, "sas-signing-key")
+	if err != nil {
+		return fmt.Errorf("SAS signing key: %w", err)
+	}
+	signer := &blobapi.Signer{Key: sasKey}
+	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}}
+	for region, buckets := range m.Buckets {
+		disks.Stores[region] = &chunkstore.Store{Bucket: buckets[0]}
+	}
+	m.Blobs = &blobapi.Server{Authorize: signer.Authorize, Upload: disks.Upload, Content: disks.Content, Logger: m.Logger}
+
 	m.Runner = &operations.Runner{
 		Store:  m.Store,
 		Holder: nodeID(),
@@ -197,6 +213,7 @@ func (m *Main) Open(ctx context.Context) error {
 		PageSize:         c.PageSize,
 		Logger:           m.Logger,
 		OperationStarted: m.Runner.Nudge,
+		DiskData:         disks,
 		Metadata: armapi.CloudMetadata{
 			Name:                     "Galleon",
 			ResourceManager:          publicURL + "/",
@@ -258,6 +275,20 @@ func (m *Main) sharedSigningKey(ctx context.Context, path string) (*rsa.PrivateK
 	return key, identity.WriteSigningKey(path, key)
 }
 
+// sharedRandomSecret returns the installation's random 32-byte secret
+// called name, created by whichever node asks first.
+func (m *Main) sharedRandomSecret(ctx context.Context, name string) ([]byte, error) {
+	candidate := make([]byte, 32)
+	if _, err := rand.Read(candidate); err != nil {
+		return nil, err
+	}
+	shared, err := m.Store.LoadOrStoreSecret(ctx, name, base64.StdEncoding.EncodeToString(candidate))
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(shared)
+}
+
 // nodeID names this process in work leases.
 func nodeID() string {
 	host, _ := os.Hostname()
@@ -269,9 +300,14 @@ func (m *Main) handler() http.Handler {
 	arm := m.ARM.Handler()
 	ident := m.Issuer.Handler()
 	metrics := promhttp.HandlerFor(m.Metrics, promhttp.HandlerOpts{})
+	blobs := m.Blobs.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			metrics.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, blobapi.PathPrefix) {
+			blobs.ServeHTTP(w, r)
 			return
 		}
 		if armapi.Owns(r.URL.Path) {

@@ -1,0 +1,133 @@
+package blobapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/vhd"
+)
+
+// Disks is the data plane of disks and snapshots: it signs their SAS URLs,
+// stages their uploads and seals them into content-addressed chunks in the
+// disk's region. Blob ids carry what the data plane needs, under the
+// signature, so it never reads the metadata store:
+//
+//	<region>/upload-<uniqueId>-<bytes>   an upload in progress (write SAS)
+//	<region>/disk-<uniqueId>             sealed content (read SAS)
+type Disks struct {
+	Signer    *Signer
+	PublicURL string
+	// Stores are each region's store for disk content: its first bucket.
+	Stores map[string]*chunkstore.Store
+}
+
+var _ galleon.DiskData = (*Disks)(nil)
+
+func uploadName(d *galleon.Disk) string {
+	return fmt.Sprintf("upload-%s-%d", d.Properties.UniqueID, *d.Properties.CreationData.UploadSizeBytes)
+}
+
+func contentName(uniqueID string) string { return "disk-" + uniqueID }
+
+// AccessURL signs a URL for the disk's upload (write) or content (read).
+func (x *Disks) AccessURL(d *galleon.Disk, write bool, expiry time.Time) (string, error) {
+	region := galleon.NormalizeLocation(d.Location)
+	if _, ok := x.Stores[region]; !ok {
+		return "", fmt.Errorf("no store for region %s", region)
+	}
+	id, perm := region+"/"+contentName(d.Properties.UniqueID), PermissionRead
+	if write {
+		if d.Properties.CreationData.UploadSizeBytes == nil {
+			return "", errors.New("the disk was not created for upload")
+		}
+		// The page blob client reads properties and page ranges as it writes.
+		id, perm = region+"/"+uploadName(d), PermissionRead|PermissionWrite
+	}
+	return x.PublicURL + PathPrefix + id + "?" + x.Signer.Sign(PathPrefix+id, perm, expiry).Encode(), nil
+}
+
+// Seal ingests the assembled upload, checks it is a VHD Azure would take,
+// and keeps it as the disk's content.
+func (x *Disks) Seal(ctx context.Context, d *galleon.Disk) (string, error) {
+	region := galleon.NormalizeLocation(d.Location)
+	store, ok := x.Stores[region]
+	if !ok {
+		return "", fmt.Errorf("no store for region %s", region)
+	}
+	size := *d.Properties.CreationData.UploadSizeBytes
+	staging := &Staging{Bucket: store.Bucket}
+	upload := uploadName(d)
+	rc, err := staging.Open(ctx, upload, size)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	id := contentName(d.Properties.UniqueID)
+	m, _, err := store.Ingest(ctx, id, rc)
+	if err != nil {
+		return "", err
+	}
+	r, err := store.Open(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	_, err = vhd.ValidateForAzure(r, m.Size)
+	r.Close()
+	var fe *vhd.FormatError
+	if errors.As(err, &fe) {
+		_ = store.DeleteManifest(ctx, id)
+		return "", galleon.TargetErrorf(galleon.CodeInvalidParameter, "vhd",
+			"The uploaded bytes are not a VHD Azure accepts: %s", fe.Problem)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := staging.Delete(ctx, upload); err != nil {
+		return "", err
+	}
+	return m.Digest.String(), nil
+}
+
+// Upload resolves an upload id for Server.Upload.
+func (x *Disks) Upload(_ *http.Request, id string) (*Upload, error) {
+	region, name, _ := strings.Cut(id, "/")
+	store, ok := x.Stores[region]
+	rest, isUpload := strings.CutPrefix(name, "upload-")
+	i := strings.LastIndex(rest, "-")
+	if !ok || !isUpload || i < 0 {
+		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	size, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil {
+		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	return &Upload{Staging: &Staging{Bucket: store.Bucket}, Size: size, Name: name}, nil
+}
+
+// Content resolves a content id for Server.Content; nil for uploads.
+func (x *Disks) Content(r *http.Request, id string) (io.ReadSeekCloser, error) {
+	region, name, _ := strings.Cut(id, "/")
+	if strings.HasPrefix(name, "upload-") {
+		return nil, nil
+	}
+	store, ok := x.Stores[region]
+	if !ok || !strings.HasPrefix(name, "disk-") {
+		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	m, err := store.GetManifest(r.Context(), name)
+	if errors.Is(err, chunkstore.ErrNotFound) {
+		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(r.Context(), m)
+}
