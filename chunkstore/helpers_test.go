@@ -31,7 +31,7 @@ func MustFileStore(tb testing.TB) (*chunkstore.Store, string) {
 	dir := tb.TempDir()
 	// NoTempDir: write temporary files next to their targets, as Galleon's
 	// data folder configuration does, so renames never cross file systems.
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true})
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		tb.Fatal(err)
 	}
