@@ -216,4 +216,8 @@ type DiskData interface {
 	// InvalidParameter error naming the problem, and leaves the upload as
 	// it was so that it can be fixed and sealed again.
 	Seal(ctx context.Context, d *Disk) (string, error)
+	// CopyFromVersion gives the disk the content of one disk of an image
+	// version (disk: VersionDisk(lun)) from its replica in the disk's
+	// region, and returns the content's sha256.
+	CopyFromVersion(ctx context.Context, d *Disk, v ImageVersionID, disk string) (string, error)
 }

@@ -13,6 +13,9 @@ const (
 // Operation kinds: the slow work that runs after its request has answered.
 const (
 	OperationDeleteResourceGroup = "DeleteResourceGroup"
+	// OperationReplicateImageVersion brings a version's replicas to what its
+	// publishing profile asks for; its target is the version's id.
+	OperationReplicateImageVersion = "ReplicateImageVersion"
 )
 
 // Operation is a long-running operation. Its status resource lives at

@@ -170,6 +170,9 @@ type ResourceStore interface {
 
 // OperationStore keeps long-running operations.
 type OperationStore interface {
+	// StartOperation records an in-progress operation and queues its work
+	// (a WorkOperation item).
+	StartOperation(ctx context.Context, op *Operation) error
 	// GetOperation returns OperationNotFound when absent.
 	GetOperation(ctx context.Context, subscriptionID, id string) (*Operation, error)
 	// ListOperations returns operations with the given status, oldest first.

@@ -1,6 +1,8 @@
 package galleon
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -399,4 +401,27 @@ func Latest(versions []ImageVersion, region string, now time.Time) *ImageVersion
 		}
 	}
 	return best
+}
+
+// VersionDisk names one disk of a version in manifest ids: "os", or
+// "lun<N>" for a data disk.
+func VersionDisk(lun *int32) string {
+	if lun == nil {
+		return "os"
+	}
+	return fmt.Sprintf("lun%d", *lun)
+}
+
+// VersionManifestID names the manifest of replica n of one disk of a
+// version in a region's store; replica -1 is the version's own copy in its
+// source region, taken when the version is created so that deleting the
+// source later does not matter. The id is derived from the version's ARM id
+// (folded), so every node computes the same one without storing it.
+func VersionManifestID(id ImageVersionID, disk string, replica int) string {
+	sum := sha256.Sum256([]byte(Fold(id.String())))
+	key := hex.EncodeToString(sum[:16])
+	if replica < 0 {
+		return "v-" + key + "-" + disk + "-src"
+	}
+	return fmt.Sprintf("v-%s-%s-r%d", key, disk, replica)
 }

@@ -2,6 +2,8 @@ package armapi
 
 import (
 	"net/http"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"strings"
 	"time"
 
@@ -116,6 +118,24 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	now := s.now()
+	// A disk made from an image version gets its content before it is
+	// stored: copying a manifest is bucket I/O, kept out of the transaction.
+	var fromImage *imageContent
+	if strings.EqualFold(body.Properties.CreationData.CreateOption, galleon.CreateFromImage) {
+		existing, err := s.Store.GetDisk(r.Context(), id)
+		if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+			return err
+		}
+		if existing == nil {
+			probe := galleon.Disk{ID: id, Location: loc, Properties: body.Properties}
+			if err := probe.Validate(); err != nil {
+				return err
+			}
+			if fromImage, err = s.contentFromImage(r, &probe); err != nil {
+				return err
+			}
+		}
+	}
 	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
 		d := &galleon.Disk{ID: id, Location: loc, Tags: body.Tags, Properties: body.Properties}
 		if old != nil {
@@ -130,6 +150,14 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			return nil, err
 		}
 		s.newDisk(d, now)
+		if fromImage != nil {
+			d.Properties.UniqueID = fromImage.uniqueID
+			d.Properties.SHA256 = fromImage.sha256
+			d.Properties.DiskSizeBytes = fromImage.size
+			if d.Properties.OSType == "" {
+				d.Properties.OSType = fromImage.osType
+			}
+		}
 		d.SystemData.Touch(r.principal, now)
 		return d, nil
 	})
@@ -306,4 +334,116 @@ func (s *Server) endGetAccess(w http.ResponseWriter, r *request) error {
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// imageContent is what a FromImage disk takes from its image version.
+type imageContent struct {
+	uniqueID, sha256, osType string
+	size                     *int64
+}
+
+// contentFromImage resolves a FromImage disk's reference (a version, or a
+// definition meaning its latest version in the disk's region) and copies
+// that version's disk content into a new content id.
+func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, error) {
+	const target = "properties.creationData.galleryImageReference"
+	ref := d.Properties.CreationData.GalleryImageReference
+	if ref == nil {
+		ref = d.Properties.CreationData.ImageReference
+	}
+	rid, err := arm.ParseResourceID(ref.ID)
+	if err != nil {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "'%s' is not an image version or definition id.", ref.ID)
+	}
+	region := galleon.NormalizeLocation(d.Location)
+	var v *galleon.ImageVersion
+	switch typ := rid.ResourceType.String(); {
+	case strings.EqualFold(typ, galleon.TypeImageVersion):
+		img, gal := rid.Parent, rid.Parent.Parent
+		id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
+			SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: gal.Name}, Image: img.Name}, Version: rid.Name}
+		if v, err = s.Store.GetImageVersion(r.Context(), id); err != nil {
+			if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+				return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "The image version '%s' could not be found.", ref.ID)
+			}
+			return nil, err
+		}
+	case strings.EqualFold(typ, galleon.TypeImageDefinition):
+		def := galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{SubscriptionID: rid.SubscriptionID,
+			ResourceGroup: rid.ResourceGroupName, Name: rid.Parent.Name}, Image: rid.Name}
+		if v, err = s.latestVersion(r, def, region); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "'%s' is not an image version or definition id.", ref.ID)
+	}
+	if v.Properties.ProvisioningState != galleon.ProvisioningSucceeded {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id",
+			"The image version %s is %s; a disk can be made from it once it has Succeeded.", v.ID.Version, v.Properties.ProvisioningState)
+	}
+	replicated := false
+	for _, tr := range v.Properties.PublishingProfile.TargetRegions {
+		replicated = replicated || galleon.NormalizeLocation(tr.Name) == region
+	}
+	if !replicated {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id",
+			"The image version %s is not replicated to %s.", v.ID.Version, region)
+	}
+	var lun *int32
+	img := v.Properties.StorageProfile.OSDiskImage
+	if ref.Lun != nil {
+		lun, img = ref.Lun, nil
+		for i := range v.Properties.StorageProfile.DataDiskImages {
+			if dd := &v.Properties.StorageProfile.DataDiskImages[i]; dd.Lun == *ref.Lun {
+				img = &dd.DiskImage
+			}
+		}
+		if img == nil {
+			return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".lun", "The image version has no data disk at LUN %d.", *ref.Lun)
+		}
+	}
+	d.Properties.UniqueID = uuid.NewString()
+	sha, err := s.DiskData.CopyFromVersion(r.Context(), d, v.ID, galleon.VersionDisk(lun))
+	if err != nil {
+		return nil, err
+	}
+	out := &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha}
+	if lun == nil {
+		def, err := s.Store.GetImageDefinition(r.Context(), v.ID.ImageDefinitionID)
+		if err == nil {
+			out.osType = def.Properties.OSType
+		}
+	}
+	if img != nil && img.SizeInGB != nil {
+		size := int64(*img.SizeInGB) << 30
+		out.size = &size
+	}
+	return out, nil
+}
+
+// latestVersion resolves "latest" of a definition in a region.
+func (s *Server) latestVersion(r *request, def galleon.ImageDefinitionID, region string) (*galleon.ImageVersion, error) {
+	var all []galleon.ImageVersion
+	page := galleon.Page{Limit: 1000}
+	for {
+		vs, next, err := s.Store.ListImageVersions(r.Context(), def, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if v.Properties.ProvisioningState == galleon.ProvisioningSucceeded {
+				all = append(all, v)
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.After = next
+	}
+	v := galleon.Latest(all, region, s.now())
+	if v == nil {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.creationData.galleryImageReference.id",
+			"The image definition %s has no version that \"latest\" can resolve to in %s.", def.Image, region)
+	}
+	return v, nil
 }

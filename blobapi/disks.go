@@ -131,3 +131,26 @@ func (x *Disks) Content(r *http.Request, id string) (io.ReadSeekCloser, error) {
 	}
 	return store.Open(r.Context(), m)
 }
+
+// CopyFromVersion makes replica 0 of a version's disk in the disk's region
+// the disk's content. Both live in the region's first bucket, so only the
+// manifest is written; the chunks are shared.
+func (x *Disks) CopyFromVersion(ctx context.Context, d *galleon.Disk, v galleon.ImageVersionID, disk string) (string, error) {
+	region := galleon.NormalizeLocation(d.Location)
+	store, ok := x.Stores[region]
+	if !ok {
+		return "", fmt.Errorf("no store for region %s", region)
+	}
+	m, err := store.GetManifest(ctx, galleon.VersionManifestID(v, disk, 0))
+	if errors.Is(err, chunkstore.ErrNotFound) {
+		return "", galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.creationData.galleryImageReference",
+			"The image version %s has no replica of its %s disk in %s.", v.Version, disk, region)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := store.PutManifest(ctx, contentName(d.Properties.UniqueID), m); err != nil {
+		return "", err
+	}
+	return m.Digest.String(), nil
+}

@@ -97,3 +97,14 @@ func (s *DB) CompleteOperation(ctx context.Context, id, status string, opErr *ga
 		return err
 	})
 }
+
+// StartOperation records an operation and queues its work item.
+func (s *DB) StartOperation(ctx context.Context, op *galleon.Operation) (err error) {
+	defer galleon.Wrap(&err, "StartOperation(%s)", op.ID)
+	return s.transact(ctx, func(tx *tx) error {
+		if err := insertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		return insertWork(ctx, tx, galleon.WorkOperation, op.SubscriptionID+"/"+op.ID, tx.now)
+	})
+}

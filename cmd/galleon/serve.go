@@ -32,6 +32,7 @@ import (
 	"github.com/galleon-project/galleon/identity"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
+	"github.com/galleon-project/galleon/replication"
 	"github.com/galleon-project/galleon/sqlstore"
 )
 
@@ -186,10 +187,20 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("SAS signing key: %w", err)
 	}
 	signer := &blobapi.Signer{Key: sasKey}
-	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}}
+	m.Metrics = prometheus.NewRegistry()
+	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	counter := chunkCounter(m.Metrics)
+	stores := map[string][]*chunkstore.Store{}
 	for region, buckets := range m.Buckets {
-		disks.Stores[region] = &chunkstore.Store{Bucket: buckets[0]}
+		for _, b := range buckets {
+			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter})
+		}
 	}
+	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}}
+	for region, ss := range stores {
+		disks.Stores[region] = ss[0]
+	}
+	reconciler := &replication.Reconciler{Store: m.Store, Regions: stores, Logger: m.Logger}
 	m.Blobs = &blobapi.Server{Authorize: signer.Authorize, Upload: disks.Upload, Content: disks.Content, Logger: m.Logger}
 
 	m.Runner = &operations.Runner{
@@ -197,11 +208,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Holder: nodeID(),
 		Logger: m.Logger,
 		Handlers: map[string]operations.Handler{
-			galleon.OperationDeleteResourceGroup: operations.DeleteResourceGroup(m.Store),
+			galleon.OperationDeleteResourceGroup:   operations.DeleteResourceGroup(m.Store),
+			galleon.OperationReplicateImageVersion: reconciler.Handle,
 		},
 	}
-	m.Metrics = prometheus.NewRegistry()
-	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.ARM = &armapi.Server{
 		Metrics:          armapi.NewMetrics(m.Metrics),
 		Store:            m.Store,
@@ -287,6 +297,27 @@ func (m *Main) sharedRandomSecret(ctx context.Context, name string) ([]byte, err
 		return nil, err
 	}
 	return base64.StdEncoding.DecodeString(shared)
+}
+
+// chunkCounter exports what the chunk stores move: a restarted
+// replication shows here that chunks copied before were not copied again.
+func chunkCounter(reg prometheus.Registerer) chunkstore.Counter {
+	chunks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "galleon_chunk_store_chunks_total",
+		Help: "Chunks ingested or copied into region stores, by operation and whether they were written or found present.",
+	}, []string{"op", "result"})
+	bytes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "galleon_chunk_store_bytes_total",
+		Help: "Bytes of chunks ingested or copied into region stores, by operation and whether they were written or found present.",
+	}, []string{"op", "result"})
+	reg.MustRegister(chunks, bytes)
+	return func(op chunkstore.Op, d chunkstore.Stats) {
+		o := string(op)
+		chunks.WithLabelValues(o, "written").Add(float64(d.ChunksCopied))
+		chunks.WithLabelValues(o, "present").Add(float64(d.ChunksSkipped))
+		bytes.WithLabelValues(o, "written").Add(float64(d.BytesCopied))
+		bytes.WithLabelValues(o, "present").Add(float64(d.BytesSkipped))
+	}
 }
 
 // nodeID names this process in work leases.

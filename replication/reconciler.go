@@ -1,0 +1,325 @@
+// Package replication brings image versions' replicas to what their
+// publishing profiles ask for. Reconcile is level-triggered: each pass
+// re-reads the version and the buckets, copies what is missing, and is
+// safe to repeat or interrupt; chunks verified in a bucket are never
+// copied again.
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/chunkstore"
+)
+
+// Store is what replication needs from the metadata store.
+type Store interface {
+	GetImageVersion(ctx context.Context, id galleon.ImageVersionID) (*galleon.ImageVersion, error)
+	PutImageVersion(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion]) (*galleon.ImageVersion, bool, error)
+	GetDisk(ctx context.Context, id galleon.DiskID) (*galleon.Disk, error)
+}
+
+// Reconciler copies versions' bytes between region stores.
+type Reconciler struct {
+	Store Store
+	// Regions are each region's stores; replica n of a region lives in
+	// store n modulo their number. Disk content lives in the first.
+	Regions map[string][]*chunkstore.Store
+	Logger      *slog.Logger
+	// ProgressInterval is how often progress is written to the store.
+	ProgressInterval time.Duration
+}
+
+// ParseVersionID reads an image version's ARM id.
+func ParseVersionID(s string) (galleon.ImageVersionID, error) {
+	id, err := arm.ParseResourceID(s)
+	if err != nil || !strings.EqualFold(id.ResourceType.String(), galleon.TypeImageVersion) {
+		return galleon.ImageVersionID{}, fmt.Errorf("%q is not an image version id", s)
+	}
+	img, gal := id.Parent, id.Parent.Parent
+	return galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{
+		GalleryID: galleon.GalleryID{SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroupName, Name: gal.Name},
+		Image:     img.Name}, Version: id.Name}, nil
+}
+
+// versionDisk is one disk of a version with its source.
+type versionDisk struct {
+	name   string // galleon.VersionDisk
+	source string // a disk or snapshot id
+}
+
+func disksOf(v *galleon.ImageVersion) []versionDisk {
+	sp := v.Properties.StorageProfile
+	var out []versionDisk
+	switch {
+	case sp.Source != nil && sp.Source.ID != "":
+		out = append(out, versionDisk{galleon.VersionDisk(nil), sp.Source.ID})
+	case sp.OSDiskImage != nil && sp.OSDiskImage.Source != nil:
+		out = append(out, versionDisk{galleon.VersionDisk(nil), sp.OSDiskImage.Source.ID})
+	}
+	for _, d := range sp.DataDiskImages {
+		if d.Source != nil {
+			lun := d.Lun
+			out = append(out, versionDisk{galleon.VersionDisk(&lun), d.Source.ID})
+		}
+	}
+	return out
+}
+
+// Handle is the operations handler for OperationReplicateImageVersion.
+func (r *Reconciler) Handle(ctx context.Context, op *galleon.Operation) error {
+	id, err := ParseVersionID(op.Target)
+	if err != nil {
+		return galleon.Errorf(galleon.CodeInternal, "%v", err)
+	}
+	return r.Reconcile(ctx, id)
+}
+
+// Reconcile makes one pass over a version: it takes the version's own copy
+// of each source disk, then every replica of every target region, and
+// records progress and the outcome. A plain error means "try again later";
+// a *galleon.Error means the version failed.
+func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) error {
+	v, err := r.Store.GetImageVersion(ctx, id)
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return nil // deleted meanwhile: nothing left to do
+	}
+	if err != nil {
+		return err
+	}
+	srcRegion := galleon.NormalizeLocation(v.Location)
+	src := r.store(srcRegion, 0)
+	if src == nil {
+		return r.fail(ctx, id, srcRegion, fmt.Sprintf("the source region %s has no store", srcRegion))
+	}
+	manifests := map[string]*chunkstore.Manifest{}
+	for _, d := range disksOf(v) {
+		m, err := r.sourceManifest(ctx, id, src, d)
+		if err != nil {
+			var ge *galleon.Error
+			if errors.As(err, &ge) {
+				return r.fail(ctx, id, srcRegion, ge.Message)
+			}
+			return err
+		}
+		manifests[d.name] = m
+	}
+	var total int64
+	for _, m := range manifests {
+		total += m.Size
+	}
+	for _, tr := range v.Properties.PublishingProfile.TargetRegions {
+		if err := r.replicateRegion(ctx, id, src, tr, manifests, total); err != nil {
+			return err
+		}
+	}
+	_, _, err = r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+		if old == nil {
+			return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
+		}
+		n := *old
+		n.Properties.ProvisioningState = galleon.ProvisioningSucceeded
+		n.Properties.ReplicationStatus = aggregate(n.Properties.ReplicationStatus)
+		return &n, nil
+	})
+	return err
+}
+
+// sourceManifest returns the version's own copy of a source disk in the
+// source region, taking it from the disk's content the first time.
+func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersionID, src *chunkstore.Store, d versionDisk) (*chunkstore.Manifest, error) {
+	own := galleon.VersionManifestID(id, d.name, -1)
+	m, err := src.GetManifest(ctx, own)
+	if err == nil || !errors.Is(err, chunkstore.ErrNotFound) {
+		return m, err
+	}
+	disk, err := r.Store.GetDisk(ctx, diskIDOf(d.source))
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return nil, galleon.Errorf(galleon.CodeInvalidParameter, "The source %s no longer exists.", d.source)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err = src.GetManifest(ctx, "disk-"+disk.Properties.UniqueID)
+	if err != nil {
+		return nil, err
+	}
+	return m, src.PutManifest(ctx, own, m)
+}
+
+func diskIDOf(s string) galleon.DiskID {
+	id, err := arm.ParseResourceID(s)
+	if err != nil {
+		return galleon.DiskID{}
+	}
+	typ := galleon.TypeDisk
+	if strings.EqualFold(id.ResourceType.String(), galleon.TypeSnapshot) {
+		typ = galleon.TypeSnapshot
+	}
+	return galleon.DiskID{SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroupName, Type: typ, Name: id.Name}
+}
+
+func (r *Reconciler) store(region string, n int) *chunkstore.Store {
+	stores := r.Regions[region]
+	if len(stores) == 0 {
+		return nil
+	}
+	return stores[n%len(stores)]
+}
+
+// replicateRegion brings one target region to its replica count.
+func (r *Reconciler) replicateRegion(ctx context.Context, id galleon.ImageVersionID, src *chunkstore.Store, tr galleon.TargetRegion,
+	manifests map[string]*chunkstore.Manifest, perReplica int64) error {
+	region := galleon.NormalizeLocation(tr.Name)
+	replicas := 1
+	if tr.RegionalReplicaCount != nil {
+		replicas = int(*tr.RegionalReplicaCount)
+	}
+	if r.store(region, 0) == nil {
+		return r.fail(ctx, id, region, fmt.Sprintf("the region %s has no store", region))
+	}
+	total := perReplica * int64(replicas)
+	var mu sync.Mutex
+	var done int64
+	last := time.Now()
+	report := func(force bool) {
+		mu.Lock()
+		d := done
+		due := force || time.Since(last) >= r.progressInterval()
+		if due {
+			last = time.Now()
+		}
+		mu.Unlock()
+		if due {
+			r.progress(ctx, id, region, d, total)
+		}
+	}
+	for n := range replicas {
+		dst := r.store(region, n)
+		for name, m := range manifests {
+			rid := galleon.VersionManifestID(id, name, n)
+			if _, err := dst.GetManifest(ctx, rid); err == nil {
+				mu.Lock()
+				done += m.Size
+				mu.Unlock()
+				continue
+			}
+			base := done
+			_, err := chunkstore.Copy(ctx, dst, src, rid, m, chunkstore.CopyOptions{Progress: func(b int64) {
+				mu.Lock()
+				done = base + b
+				mu.Unlock()
+				report(false)
+			}})
+			if err != nil {
+				var corrupt *chunkstore.CorruptError
+				if errors.As(err, &corrupt) {
+					return r.fail(ctx, id, region, err.Error())
+				}
+				return fmt.Errorf("replicating to %s: %w", region, err)
+			}
+		}
+	}
+	mu.Lock()
+	done = total
+	mu.Unlock()
+	report(true)
+	return nil
+}
+
+func (r *Reconciler) progressInterval() time.Duration {
+	if r.ProgressInterval > 0 {
+		return r.ProgressInterval
+	}
+	return time.Second
+}
+
+// progress records a region's bytes done.
+func (r *Reconciler) progress(ctx context.Context, id galleon.ImageVersionID, region string, done, total int64) {
+	pct := int32(100)
+	if total > 0 {
+		pct = int32(done * 100 / total)
+	}
+	_, _, err := r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+		if old == nil {
+			return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
+		}
+		n := *old
+		n.Properties.ReplicationStatus = setRegion(n.Properties.ReplicationStatus, region, func(s *galleon.RegionReplicationStatus) {
+			s.Progress = pct
+			s.State = galleon.ReplicationReplicating
+			s.Details = fmt.Sprintf("%d of %d bytes", done, total)
+			if pct == 100 {
+				s.State, s.Details = galleon.ReplicationCompleted, ""
+			}
+		})
+		return &n, nil
+	})
+	if err != nil && r.Logger != nil {
+		r.Logger.Warn("recording replication progress", slog.Any("err", err))
+	}
+}
+
+// fail marks the region and the version Failed and fails the operation.
+func (r *Reconciler) fail(ctx context.Context, id galleon.ImageVersionID, region, why string) error {
+	_, _, err := r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+		if old == nil {
+			return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
+		}
+		n := *old
+		n.Properties.ProvisioningState = galleon.ProvisioningFailed
+		n.Properties.ReplicationStatus = aggregate(setRegion(n.Properties.ReplicationStatus, region, func(s *galleon.RegionReplicationStatus) {
+			s.State, s.Details = galleon.ReplicationFailed, why
+		}))
+		return &n, nil
+	})
+	if err != nil {
+		return err
+	}
+	return galleon.Errorf(galleon.CodeInternal, "Replication to %s failed: %s", region, why)
+}
+
+func setRegion(rs *galleon.ReplicationStatus, region string, f func(*galleon.RegionReplicationStatus)) *galleon.ReplicationStatus {
+	out := &galleon.ReplicationStatus{}
+	if rs != nil {
+		out.AggregatedState = rs.AggregatedState
+		out.Summary = append(out.Summary, rs.Summary...)
+	}
+	for i := range out.Summary {
+		if galleon.NormalizeLocation(out.Summary[i].Region) == region {
+			f(&out.Summary[i])
+			return aggregate(out)
+		}
+	}
+	out.Summary = append(out.Summary, galleon.RegionReplicationStatus{Region: region})
+	f(&out.Summary[len(out.Summary)-1])
+	return aggregate(out)
+}
+
+// aggregate sets the aggregated state from the regions'.
+func aggregate(rs *galleon.ReplicationStatus) *galleon.ReplicationStatus {
+	if rs == nil {
+		return nil
+	}
+	state := galleon.ReplicationCompleted
+	for _, s := range rs.Summary {
+		switch s.State {
+		case galleon.ReplicationFailed:
+			state = galleon.ReplicationFailed
+		case galleon.ReplicationReplicating:
+			if state != galleon.ReplicationFailed {
+				state = galleon.ReplicationInProgress
+			}
+		}
+	}
+	rs.AggregatedState = state
+	return rs
+}
