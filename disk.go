@@ -220,4 +220,8 @@ type DiskData interface {
 	// version (disk: VersionDisk(lun)) from its replica in the disk's
 	// region, and returns the content's sha256.
 	CopyFromVersion(ctx context.Context, d *Disk, v ImageVersionID, disk string) (string, error)
+	// Import reads the VHD at the disk's creationData.sourceUri into its
+	// content and returns the content's sha256 and size in bytes; an
+	// unreadable source or a malformed VHD is an InvalidParameter error.
+	Import(ctx context.Context, d *Disk) (string, int64, error)
 }

@@ -121,7 +121,8 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 	// A disk made from an image version gets its content before it is
 	// stored: copying a manifest is bucket I/O, kept out of the transaction.
 	var fromImage *imageContent
-	if strings.EqualFold(body.Properties.CreationData.CreateOption, galleon.CreateFromImage) {
+	opt := body.Properties.CreationData.CreateOption
+	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) {
 		existing, err := s.Store.GetDisk(r.Context(), id)
 		if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			return err
@@ -131,7 +132,12 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			if err := probe.Validate(); err != nil {
 				return err
 			}
-			if fromImage, err = s.contentFromImage(r, &probe); err != nil {
+			if probe.Properties.CreationData.CreateOption == galleon.CreateImport {
+				fromImage, err = s.contentFromImport(r, &probe)
+			} else {
+				fromImage, err = s.contentFromImage(r, &probe)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -153,7 +159,11 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 		if fromImage != nil {
 			d.Properties.UniqueID = fromImage.uniqueID
 			d.Properties.SHA256 = fromImage.sha256
-			d.Properties.DiskSizeBytes = fromImage.size
+			if fromImage.size != nil {
+				d.Properties.DiskSizeBytes = fromImage.size
+				gb := int32((*fromImage.size + 1<<30 - 1) >> 30)
+				d.Properties.DiskSizeGB = &gb
+			}
 			if d.Properties.OSType == "" {
 				d.Properties.OSType = fromImage.osType
 			}
@@ -419,6 +429,17 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 		out.size = &size
 	}
 	return out, nil
+}
+
+// contentFromImport reads an Import disk's source into new content.
+func (s *Server) contentFromImport(r *request, d *galleon.Disk) (*imageContent, error) {
+	d.Properties.UniqueID = uuid.NewString()
+	sha, size, err := s.DiskData.Import(r.Context(), d)
+	if err != nil {
+		return nil, err
+	}
+	virtual := size - 512
+	return &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha, size: &virtual}, nil
 }
 
 // latestVersion resolves "latest" of a definition in a region.

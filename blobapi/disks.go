@@ -154,3 +154,58 @@ func (x *Disks) CopyFromVersion(ctx context.Context, d *galleon.Disk, v galleon.
 	}
 	return m.Digest.String(), nil
 }
+
+// importClient fetches import sources. It follows no redirects to other
+// schemes and gives up on a source that stalls.
+var importClient = &http.Client{Timeout: 6 * time.Hour}
+
+// Import streams the VHD at the disk's sourceUri (a blob URL with a SAS,
+// or any http(s) URL) into the disk's content, checking it as it seals.
+func (x *Disks) Import(ctx context.Context, d *galleon.Disk) (string, int64, error) {
+	const target = "properties.creationData.sourceUri"
+	region := galleon.NormalizeLocation(d.Location)
+	store, ok := x.Stores[region]
+	if !ok {
+		return "", 0, fmt.Errorf("no store for region %s", region)
+	}
+	uri := d.Properties.CreationData.SourceURI
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source URI is not a valid URL: %v.", err)
+	}
+	req.Header.Set("x-ms-version", storageVersion)
+	resp, err := importClient.Do(req)
+	if err != nil {
+		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source could not be read: %v.", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"Reading the source answered %s; check that the URL and its SAS are valid.", resp.Status)
+	}
+	id := contentName(d.Properties.UniqueID)
+	m, _, err := store.Ingest(ctx, id, resp.Body)
+	if err != nil {
+		return "", 0, err
+	}
+	if resp.ContentLength >= 0 && m.Size != resp.ContentLength {
+		_ = store.DeleteManifest(ctx, id)
+		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source ended after %d of its %d bytes.", m.Size, resp.ContentLength)
+	}
+	r, err := store.Open(ctx, m)
+	if err != nil {
+		return "", 0, err
+	}
+	_, err = vhd.ValidateForAzure(r, m.Size)
+	r.Close()
+	var fe *vhd.FormatError
+	if errors.As(err, &fe) {
+		_ = store.DeleteManifest(ctx, id)
+		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return m.Digest.String(), m.Size, nil
+}
