@@ -2,6 +2,7 @@ package chunkstore
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"gocloud.dev/blob"
@@ -90,6 +91,9 @@ func (s *Store) liveChunks(ctx context.Context, st *GCStats) (map[Digest]bool, e
 			continue
 		}
 		m, err := s.readManifest(ctx, obj.Key)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted since the listing: it needs nothing any more
+		}
 		if err != nil {
 			return nil, err
 		}

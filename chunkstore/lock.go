@@ -48,55 +48,53 @@ func (s *Store) lockTTL() time.Duration {
 }
 
 // withWriterLock runs fn while holding a writer lock, first waiting for any
-// GC in progress to finish.
+// GC in progress to finish. The lock is taken before the wait, so that no
+// new GC starts meanwhile: writers, queued or running, come first.
 func (s *Store) withWriterLock(ctx context.Context, fn func(ctx context.Context) error) error {
-	delay := 50 * time.Millisecond
-	for {
-		key := writerLockKey(newToken())
-		ok, err := s.tryLock(ctx, key, gcLockPrefix)
-		if err != nil {
-			return err
+	return s.hold(ctx, writerLockKey(newToken()), func(ctx context.Context) error {
+		delay := 20 * time.Millisecond
+		for {
+			live, err := s.liveLocks(ctx, gcLockPrefix)
+			if err != nil {
+				return err
+			}
+			if !live {
+				return fn(ctx)
+			}
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 2*time.Second)
 		}
-		if ok {
-			return s.hold(ctx, key, fn)
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
+	})
 }
 
 // withGCLock runs fn while holding the GC lock, or returns ErrBusy.
 func (s *Store) withGCLock(ctx context.Context, fn func(ctx context.Context) error) error {
-	key := gcLockKey(newToken())
-	ok, err := s.tryLock(ctx, key, writerLockPrefix)
-	if err != nil {
+	// A first look before taking the lock: a GC that is going to give up
+	// should not leave a lock behind for waiting writers to stumble on.
+	if live, err := s.liveLocks(ctx, writerLockPrefix); err != nil || live {
+		if err == nil {
+			err = ErrBusy
+		}
 		return err
 	}
-	if !ok {
-		return ErrBusy
-	}
-	return s.hold(ctx, key, fn)
+	return s.hold(ctx, gcLockKey(newToken()), func(ctx context.Context) error {
+		live, err := s.liveLocks(ctx, writerLockPrefix)
+		if err != nil {
+			return err
+		}
+		if live {
+			return ErrBusy
+		}
+		return fn(ctx)
+	})
 }
 
-// tryLock writes the lock at key, then looks for live locks under the other
-// side's prefix. If there are any, it removes its own and reports false.
-// Expired locks it meets are deleted, as tidying.
-func (s *Store) tryLock(ctx context.Context, key, otherPrefix string) (bool, error) {
-	if err := s.touch(ctx, key); err != nil {
-		return false, err
-	}
-	live, err := s.liveLocks(ctx, otherPrefix)
-	if err == nil && !live {
-		return true, nil
-	}
-	s.unlock(ctx, key)
-	return false, err
-}
-
+// liveLocks reports whether there are live locks under prefix (the other
+// side's). Expired locks it meets are deleted, as tidying.
 func (s *Store) liveLocks(ctx context.Context, prefix string) (bool, error) {
 	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix})
 	live := false
@@ -116,9 +114,12 @@ func (s *Store) liveLocks(ctx context.Context, prefix string) (bool, error) {
 	}
 }
 
-// hold runs fn with the lock at key refreshed in the background, then
-// removes the lock.
+// hold writes the lock at key and runs fn with the lock refreshed in the
+// background, then removes the lock.
 func (s *Store) hold(ctx context.Context, key string, fn func(ctx context.Context) error) error {
+	if err := s.touch(ctx, key); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	stopped := make(chan struct{})
