@@ -1,7 +1,3 @@
-// Package identity is Galleon's token issuer, a small Entra ID / AD FS
-// look-alike: OpenID discovery documents for both authority styles, a JWKS,
-// the token endpoint, RS256 access tokens and their verification, and the
-// hashing of client secrets and passwords.
 package identity
 
 import (
@@ -14,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 )
 
 // LoadOrCreateSigningKey returns the RSA key in path, creating a 2048-bit
-// key (PKCS#8 PEM, mode 0600) on first use, so tokens outlive restarts.
+// key (PKCS#8 PEM, mode 0600, folder 0700) on first use, so tokens and
+// their key id outlive restarts.
 func LoadOrCreateSigningKey(path string) (*rsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
@@ -62,6 +60,9 @@ func ParseSigningKey(data []byte) (*rsa.PrivateKey, error) {
 	if !ok {
 		return nil, errors.New("not an RSA key")
 	}
+	if rk.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("an RSA key of %d bits is too weak to sign tokens", rk.N.BitLen())
+	}
 	return rk, nil
 }
 
@@ -90,8 +91,9 @@ func WriteSigningKey(path string, key *rsa.PrivateKey) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// KeyID derives a stable key id from the public key, so the id survives
-// restarts without being stored.
+// KeyID derives a stable key id from the public key (base64url of the first
+// 16 bytes of the SHA-256 of its DER form), so the id survives restarts and
+// is the same on every node without being stored.
 func KeyID(pub *rsa.PublicKey) string {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -99,4 +101,25 @@ func KeyID(pub *rsa.PublicKey) string {
 	}
 	sum := sha256.Sum256(der)
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// jwk is an RSA public key as a JSON Web Key (RFC 7517).
+type jwk struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+func newJWK(pub *rsa.PublicKey) jwk {
+	return jwk{
+		Kty: "RSA",
+		Use: "sig",
+		Kid: KeyID(pub),
+		Alg: "RS256",
+		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}
 }

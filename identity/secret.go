@@ -12,12 +12,15 @@ import (
 )
 
 // NewClientSecret returns a random client secret in the style Entra uses:
-// 40 characters from a URL-safe alphabet (about 238 bits).
+// 40 characters from a 66-letter URL-safe alphabet (about 241 bits), which
+// needs no quoting in a shell, a URL or a form.
 func NewClientSecret() (string, error) {
 	return randomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-")
 }
 
-// NewPassword returns a random password for a bootstrap account.
+// NewPassword returns a random password for a bootstrap account: 24
+// letters and digits without look-alikes (0/O, 1/l/I), for a person to
+// copy by hand.
 func NewPassword() (string, error) {
 	return randomString(24, "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 }
@@ -38,10 +41,12 @@ func randomString(n int, alphabet string) (string, error) {
 	return b.String(), nil
 }
 
-// HashClientSecret hashes a client secret for storage. Client secrets are
-// long random strings, not passwords a person chose: a salted SHA-256 is
-// out of reach of guessing, and keeps the token endpoint fast, where a
-// memory-hard password hash would make every token request cost ~50 ms.
+// HashClientSecret hashes a client secret for storage, as
+// "sha256$<salt>$<digest>". Not argon2: a memory-hard hash slows the
+// guessing of low-entropy secrets chosen by people, but a client secret is
+// 40 random characters (~241 bits) that no amount of guessing reaches, so
+// it would only make every token request cost ~50 ms of CPU and 19 MiB.
+// The salt still keeps equal secrets from having equal hashes.
 func HashClientSecret(secret string) string {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
@@ -77,6 +82,8 @@ const (
 	argonTime      = 2
 	argonThreads   = 1
 	argonKeyLen    = 32
+	// maxArgonMemoryKiB bounds what CheckPassword accepts from a hash.
+	maxArgonMemoryKiB = 1 << 20
 )
 
 // HashPassword hashes a person's password with argon2id, in the PHC string
@@ -103,6 +110,11 @@ func CheckPassword(hash, password string) bool {
 		return false
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
+		return false
+	}
+	// argon2 panics on zero passes or threads; a hash from a damaged row
+	// must not take the server down, nor make it allocate without bound.
+	if time == 0 || threads == 0 || memory < 8*uint32(threads) || memory > maxArgonMemoryKiB {
 		return false
 	}
 	salt, err1 := dec(parts[4])
