@@ -21,9 +21,12 @@ import (
 // Dekker style: each side first writes its own lock, then lists the other
 // side's. With the strongly consistent listing of every supported backend,
 // if both ran at once, the later lister would have seen the earlier writer's
-// lock. Writers share the bucket with each other; a writer that meets a GC
-// waits for it, and a GC that meets a writer gives up with ErrBusy (a GC can
-// always run later; a writer is someone's upload or replication).
+// lock. Writers share the bucket with each other. A writer that meets a GC
+// keeps its lock and waits for the GC to end (so no new GC starts while it
+// waits); a GC that meets a writer gives up with ErrBusy, having looked
+// once before it even writes its lock, so that an aborted GC leaves no
+// lock for writers to wait on. A GC can always run later; a writer is
+// someone's upload or replication.
 //
 // A lock counts while its modification time is within LockTTL of now; the
 // holder rewrites it every LockTTL/4, and cancels its own work if it cannot

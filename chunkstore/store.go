@@ -179,18 +179,15 @@ func (s *Store) writeAll(ctx context.Context, key string, data []byte) error {
 	return w.Close()
 }
 
-// bufPool holds chunk buffers. Chunks average 1 MiB, so buffers are sized
-// to the chunk at hand rather than to MaxChunkSize.
-var bufPool sync.Pool
+// bufPool holds chunk buffers, each of capacity MaxChunkSize, for the
+// chunks that Copy and Verify hold in flight.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, MaxChunkSize); return &b }}
 
-func getBuf(n int64) []byte {
-	if p, _ := bufPool.Get().(*[]byte); p != nil && int64(cap(*p)) >= n {
-		return (*p)[:n]
-	}
-	return make([]byte, n)
-}
+// getBuf returns a buffer of length n ≤ MaxChunkSize (Validate bounds every
+// chunk size that reaches here).
+func getBuf(n int64) []byte { return (*bufPool.Get().(*[]byte))[:n] }
 
-func putBuf(b []byte) { bufPool.Put(&b) }
+func putBuf(b []byte) { b = b[:cap(b)]; bufPool.Put(&b) }
 
 // readChunk reads chunk c into buf (grown if too small) and returns it only
 // after it verified: exactly c.Size bytes hashing to c.Digest. A damaged
