@@ -1,9 +1,9 @@
 // Package chunkstore stores disk images content-addressed in gocloud.dev/blob
 // buckets (file://, mem://, azblob://, s3://): an image is cut into
 // content-defined chunks (restic's chunker, a fixed polynomial, about
-// 200 KiB on average: ingest.go says why), each chunk is stored once per bucket under its sha256, and a
-// Manifest lists the chunks of one image in order. paths.go documents the
-// bucket layout.
+// 200 KiB on average: ingest.go says why), each chunk is stored once per
+// bucket under its sha256, and a Manifest lists the chunks of one image in
+// order. paths.go documents the bucket layout.
 //
 // Identical chunks are stored and moved once: a second image that differs
 // from the first in a few places adds only the chunks around the changes,
