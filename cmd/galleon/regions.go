@@ -42,7 +42,7 @@ func regionBucketURLs(regions galleon.Regions, values []string, dataDir string) 
 			// no_tmp_dir keeps a blob's temporary file beside it, so the
 			// rename that publishes it is atomic on every filesystem.
 			out[r.Name] = []string{"file://" + filepath.ToSlash(filepath.Join(dataDir, "regions", r.Name)) +
-				"?create_dir=1&dir_file_mode=0700&no_tmp_dir=1"}
+				"?create_dir=1&dir_file_mode=0700&no_tmp_dir=1&metadata=skip"}
 		}
 	}
 	return out, nil
