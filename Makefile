@@ -12,6 +12,7 @@ test:
 
 bench:
 	go run ./bench/armbench -duration 10s -connections 32
+	go run ./bench/ingestbench -size 1024
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
