@@ -33,7 +33,7 @@ type Reconciler struct {
 	// Regions are each region's stores; replica n of a region lives in
 	// store n modulo their number. Disk content lives in the first.
 	Regions map[string][]*chunkstore.Store
-	Logger      *slog.Logger
+	Logger  *slog.Logger
 	// ProgressInterval is how often progress is written to the store.
 	ProgressInterval time.Duration
 }
