@@ -50,6 +50,8 @@ type Config struct {
 	LogLevel  string
 	// RegionBuckets are "region=bucket-url" values; see regionBucketURLs.
 	RegionBuckets []string
+	// WorkLease is how long a node holds background work without renewing.
+	WorkLease time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -85,6 +87,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&c.Database, "database", "", "database URL (default: SQLite file <data>/galleon.db)")
 	f.IntVar(&c.PageSize, "list-page-size", armapi.DefaultPageSize, "items per page of ARM lists")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
 }
@@ -206,6 +209,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Runner = &operations.Runner{
 		Store:  m.Store,
 		Holder: nodeID(),
+		Lease:  c.WorkLease,
 		Logger: m.Logger,
 		Handlers: map[string]operations.Handler{
 			galleon.OperationDeleteResourceGroup:   operations.DeleteResourceGroup(m.Store),
