@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,10 +71,29 @@ type Server struct {
 	Creds   Credentials
 	Client  *http.Client // trusts the server's CA
 	Args    []string
+	Env     []string // added to the process's environment
 
 	cmd    *exec.Cmd
 	exited chan struct{}
-	logs   *bytes.Buffer
+	logs   *syncBuffer
+}
+
+// syncBuffer is the process's output, safe to read while it writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // StartServer starts galleon on a free loopback port with a fresh data
@@ -100,11 +120,11 @@ func (s *Server) Launch(t testing.TB) {
 		s.Addr = freeAddr(t)
 	}
 	s.URL = "https://" + s.Addr
-	s.logs = &bytes.Buffer{}
+	s.logs = &syncBuffer{}
 	args := append([]string{"serve", "--data", s.DataDir, "--listen", s.Addr}, s.Args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.Env = append(os.Environ(), "GALLEON_LOG_LEVEL=debug")
+	s.cmd.Env = append(append(os.Environ(), "GALLEON_LOG_LEVEL=debug"), s.Env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
