@@ -224,4 +224,7 @@ type DiskData interface {
 	// content and returns the content's sha256 and size in bytes; an
 	// unreadable source or a malformed VHD is an InvalidParameter error.
 	Import(ctx context.Context, d *Disk) (string, int64, error)
+	// CopyContent gives the disk the content of source, a disk or snapshot
+	// in the same region, and returns the content's sha256.
+	CopyContent(ctx context.Context, d, source *Disk) (string, error)
 }

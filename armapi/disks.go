@@ -122,7 +122,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 	// stored: copying a manifest is bucket I/O, kept out of the transaction.
 	var fromImage *imageContent
 	opt := body.Properties.CreationData.CreateOption
-	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) {
+	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) || strings.EqualFold(opt, galleon.CreateCopy) {
 		existing, err := s.Store.GetDisk(r.Context(), id)
 		if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			return err
@@ -132,9 +132,12 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			if err := probe.Validate(); err != nil {
 				return err
 			}
-			if probe.Properties.CreationData.CreateOption == galleon.CreateImport {
+			switch probe.Properties.CreationData.CreateOption {
+			case galleon.CreateImport:
 				fromImage, err = s.contentFromImport(r, &probe)
-			} else {
+			case galleon.CreateCopy:
+				fromImage, err = s.contentFromCopy(r, &probe)
+			default:
 				fromImage, err = s.contentFromImage(r, &probe)
 			}
 			if err != nil {
@@ -429,6 +432,46 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 		out.size = &size
 	}
 	return out, nil
+}
+
+// contentFromCopy shares a disk or snapshot's content with a new one in
+// the same region.
+func (s *Server) contentFromCopy(r *request, d *galleon.Disk) (*imageContent, error) {
+	const target = "properties.creationData.sourceResourceId"
+	src := d.Properties.CreationData.SourceResourceID
+	rid, err := arm.ParseResourceID(src)
+	typ := ""
+	if err == nil {
+		typ = rid.ResourceType.String()
+	}
+	if !strings.EqualFold(typ, galleon.TypeDisk) && !strings.EqualFold(typ, galleon.TypeSnapshot) {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "'%s' is not a disk or snapshot id.", src)
+	}
+	dtype := galleon.TypeDisk
+	if strings.EqualFold(typ, galleon.TypeSnapshot) {
+		dtype = galleon.TypeSnapshot
+	}
+	source, err := s.Store.GetDisk(r.Context(), galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Type: dtype, Name: rid.Name})
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source '%s' could not be found.", src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case galleon.NormalizeLocation(source.Location) != galleon.NormalizeLocation(d.Location):
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source '%s' is in %s; a copy must be in the same region.", src, source.Location)
+	case source.Properties.SHA256 == "":
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source '%s' holds no bytes to copy (disk state %s).", src, source.Properties.DiskState)
+	}
+	d.Properties.UniqueID = uuid.NewString()
+	sha, err := s.DiskData.CopyContent(r.Context(), d, source)
+	if err != nil {
+		return nil, err
+	}
+	return &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha, size: source.Properties.DiskSizeBytes, osType: source.Properties.OSType}, nil
 }
 
 // contentFromImport reads an Import disk's source into new content.

@@ -209,3 +209,21 @@ func (x *Disks) Import(ctx context.Context, d *galleon.Disk) (string, int64, err
 	}
 	return m.Digest.String(), m.Size, nil
 }
+
+// CopyContent makes another disk's content this disk's: in one region
+// store, only the manifest is written.
+func (x *Disks) CopyContent(ctx context.Context, d, source *galleon.Disk) (string, error) {
+	region := galleon.NormalizeLocation(d.Location)
+	store, ok := x.Stores[region]
+	if !ok {
+		return "", fmt.Errorf("no store for region %s", region)
+	}
+	m, err := store.GetManifest(ctx, contentName(source.Properties.UniqueID))
+	if err != nil {
+		return "", err
+	}
+	if err := store.PutManifest(ctx, contentName(d.Properties.UniqueID), m); err != nil {
+		return "", err
+	}
+	return m.Digest.String(), nil
+}

@@ -139,6 +139,26 @@ func TestSDK_UploadSealDownload(t *testing.T) {
 		t.Fatalf("after sealing: %d %v; want Unattached with the file's sha256 %s", code, props, sha256Hex(vhdBytes))
 	}
 
+	// A copy shares the content; a copy into another region is refused.
+	copyOf := func(name, location string) error {
+		p, err := snaps.BeginCreateOrUpdate(ctx, "uploads", name, armcompute.Snapshot{Location: to.Ptr(location),
+			Properties: &armcompute.SnapshotProperties{CreationData: &armcompute.CreationData{
+				CreateOption: to.Ptr(armcompute.DiskCreateOptionCopy), SourceResourceID: got.ID}}}, nil)
+		if err != nil {
+			return err
+		}
+		_, err = p.PollUntilDone(ctx, pollOpts)
+		return err
+	}
+	if err := copyOf("osSnapCopy", "eastus"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = s.Do(t, "GET", strings.Replace(path, "/osSnap?", "/osSnapCopy?", 1), s.Token(t), nil)
+	if props, _ := body["properties"].(map[string]any); props["galleonSha256"] != "sha256:"+sha256Hex(vhdBytes) || props["osType"] != "Linux" {
+		t.Errorf("a copy: %v", props)
+	}
+	wantResponseError(t, "a copy into another region", copyOf("farCopy", "westus2"), 400, "InvalidParameter")
+
 	readSAS, err := grant("osSnap", armcompute.AccessLevelRead)
 	if err != nil {
 		t.Fatal(err)
