@@ -227,4 +227,8 @@ type DiskData interface {
 	// CopyContent gives the disk the content of source, a disk or snapshot
 	// in the same region, and returns the content's sha256.
 	CopyContent(ctx context.Context, d, source *Disk) (string, error)
+	// DeleteVersionContent removes every manifest of a version (its own
+	// source copies and every replica in every region); the chunks they
+	// alone named become garbage for the region stores' collection.
+	DeleteVersionContent(ctx context.Context, v *ImageVersion) error
 }

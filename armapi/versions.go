@@ -297,8 +297,8 @@ func (s *Server) checkDisk(r *request, v *galleon.ImageVersion, def *galleon.Ima
 	return nil
 }
 
-// deleteImageVersion removes the version; its replicas' manifests go with
-// the region stores' garbage collection.
+// deleteImageVersion removes the version and its replicas' manifests; the
+// chunks only they named go with the region stores' garbage collection.
 func (s *Server) deleteImageVersion(w http.ResponseWriter, r *request) error {
 	id := imageVersionID(r)
 	v, err := s.Store.GetImageVersion(r.Context(), id)
@@ -317,6 +317,13 @@ func (s *Server) deleteImageVersion(w http.ResponseWriter, r *request) error {
 	}
 	if _, err := s.Store.DeleteImageVersion(r.Context(), id); err != nil {
 		return err
+	}
+	// The metadata is gone first: a replication pass that runs now finds no
+	// version and stops, and nothing names the manifests any more.
+	if s.DiskData != nil {
+		if err := s.DiskData.DeleteVersionContent(r.Context(), v); err != nil {
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

@@ -27,6 +27,9 @@ type Disks struct {
 	PublicURL string
 	// Stores are each region's store for disk content: its first bucket.
 	Stores map[string]*chunkstore.Store
+	// AllStores are every bucket of each region, where version replicas
+	// are spread; nil means only Stores.
+	AllStores map[string][]*chunkstore.Store
 }
 
 var _ galleon.DiskData = (*Disks)(nil)
@@ -226,4 +229,54 @@ func (x *Disks) CopyContent(ctx context.Context, d, source *galleon.Disk) (strin
 		return "", err
 	}
 	return m.Digest.String(), nil
+}
+
+// DeleteVersionContent removes the version's manifests from every region
+// store. Ids are derived from the version, so this needs only the
+// version's disks and replica counts; missing manifests are fine.
+func (x *Disks) DeleteVersionContent(ctx context.Context, v *galleon.ImageVersion) error {
+	disks := []string{}
+	sp := v.Properties.StorageProfile
+	if sp.Source != nil && sp.Source.ID != "" || sp.OSDiskImage != nil {
+		disks = append(disks, galleon.VersionDisk(nil))
+	}
+	for _, d := range sp.DataDiskImages {
+		lun := d.Lun
+		disks = append(disks, galleon.VersionDisk(&lun))
+	}
+	// Replicas live in the region's buckets; Stores holds each region's
+	// first, so the reconciler's other buckets are reached through
+	// AllStores when set.
+	for region, stores := range x.allStores() {
+		for _, disk := range disks {
+			if err := stores[0].DeleteManifest(ctx, galleon.VersionManifestID(v.ID, disk, -1)); err != nil {
+				return fmt.Errorf("region %s: %w", region, err)
+			}
+			replicas := 1
+			if pp := v.Properties.PublishingProfile; pp != nil {
+				for _, tr := range pp.TargetRegions {
+					if galleon.NormalizeLocation(tr.Name) == region && tr.RegionalReplicaCount != nil {
+						replicas = int(*tr.RegionalReplicaCount)
+					}
+				}
+			}
+			for n := range replicas {
+				if err := stores[n%len(stores)].DeleteManifest(ctx, galleon.VersionManifestID(v.ID, disk, n)); err != nil {
+					return fmt.Errorf("region %s: %w", region, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (x *Disks) allStores() map[string][]*chunkstore.Store {
+	if x.AllStores != nil {
+		return x.AllStores
+	}
+	out := map[string][]*chunkstore.Store{}
+	for r, s := range x.Stores {
+		out[r] = []*chunkstore.Store{s}
+	}
+	return out
 }

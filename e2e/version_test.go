@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -195,6 +197,22 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	versionManifests := func() int {
+		n := 0
+		for _, region := range []string{"eastus", "westus2", "westeurope"} {
+			entries, _ := os.ReadDir(filepath.Join(s.DataDir, "regions", region, "manifests"))
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), "v-") {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	// The source copy, and one replica in eastus and westeurope, two in westus2.
+	if n := versionManifests(); n != 5 {
+		t.Errorf("%d version manifests in the region stores, want 5", n)
+	}
 	del, err := versions.BeginDelete(ctx, "images", "gal", "ubuntu", "1.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -204,4 +222,7 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	}
 	_, err = versions.Get(ctx, "images", "gal", "ubuntu", "1.0.0", nil)
 	wantResponseError(t, "a deleted version", err, 404, "ResourceNotFound")
+	if n := versionManifests(); n != 0 {
+		t.Errorf("%d version manifests left after deleting the version", n)
+	}
 }

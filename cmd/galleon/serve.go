@@ -199,7 +199,7 @@ func (m *Main) Open(ctx context.Context) error {
 			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter})
 		}
 	}
-	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}}
+	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}, AllStores: stores}
 	for region, ss := range stores {
 		disks.Stores[region] = ss[0]
 	}
