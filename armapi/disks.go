@@ -118,9 +118,10 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	now := s.now()
-	// A disk made from an image version gets its content before it is
-	// stored: copying a manifest is bucket I/O, kept out of the transaction.
-	var fromImage *imageContent
+	// A disk made from an image version, an import or a copy gets its
+	// content before it is stored: that is bucket I/O, kept out of the
+	// store's transaction.
+	var content *imageContent
 	opt := body.Properties.CreationData.CreateOption
 	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) || strings.EqualFold(opt, galleon.CreateCopy) {
 		existing, err := s.Store.GetDisk(r.Context(), id)
@@ -134,11 +135,11 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			}
 			switch probe.Properties.CreationData.CreateOption {
 			case galleon.CreateImport:
-				fromImage, err = s.contentFromImport(r, &probe)
+				content, err = s.contentFromImport(r, &probe)
 			case galleon.CreateCopy:
-				fromImage, err = s.contentFromCopy(r, &probe)
+				content, err = s.contentFromCopy(r, &probe)
 			default:
-				fromImage, err = s.contentFromImage(r, &probe)
+				content, err = s.contentFromImage(r, &probe)
 			}
 			if err != nil {
 				return err
@@ -159,16 +160,16 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			return nil, err
 		}
 		s.newDisk(d, now)
-		if fromImage != nil {
-			d.Properties.UniqueID = fromImage.uniqueID
-			d.Properties.SHA256 = fromImage.sha256
-			if fromImage.size != nil {
-				d.Properties.DiskSizeBytes = fromImage.size
-				gb := int32((*fromImage.size + 1<<30 - 1) >> 30)
+		if content != nil {
+			d.Properties.UniqueID = content.uniqueID
+			d.Properties.SHA256 = content.sha256
+			if content.size != nil {
+				d.Properties.DiskSizeBytes = content.size
+				gb := int32((*content.size + 1<<30 - 1) >> 30)
 				d.Properties.DiskSizeGB = &gb
 			}
 			if d.Properties.OSType == "" {
-				d.Properties.OSType = fromImage.osType
+				d.Properties.OSType = content.osType
 			}
 		}
 		d.SystemData.Touch(r.principal, now)
@@ -349,7 +350,8 @@ func (s *Server) endGetAccess(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// imageContent is what a FromImage disk takes from its image version.
+// imageContent is the content a new disk takes from an image version, an
+// import or another disk.
 type imageContent struct {
 	uniqueID, sha256, osType string
 	size                     *int64
