@@ -200,7 +200,7 @@ func UpdateImageDefinition(old, new *ImageDefinition) error {
 		{"osType", o.OSType != n.OSType},
 		{"osState", o.OSState != n.OSState},
 		{"hyperVGeneration", o.HyperVGeneration != n.HyperVGeneration},
-		{"identifier", !identifierEqual(o.Identifier, n.Identifier)},
+		{"identifier", o.Identifier != n.Identifier},
 		{"purchasePlan", !reflect.DeepEqual(o.PurchasePlan, n.PurchasePlan)},
 		{"eula", o.Eula != n.Eula},
 		{"privacyStatementUri", o.PrivacyStatementURI != n.PrivacyStatementURI},
@@ -212,10 +212,6 @@ func UpdateImageDefinition(old, new *ImageDefinition) error {
 	}
 	new.SystemData = old.SystemData
 	return nil
-}
-
-func identifierEqual(a, b ImageIdentifier) bool {
-	return a == b
 }
 
 // String is used in conflict messages.

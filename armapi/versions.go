@@ -3,7 +3,6 @@ package armapi
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
@@ -310,7 +309,7 @@ func (s *Server) deleteImageVersion(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if sp := v.Properties.SafetyProfile; sp != nil && sp.BlockDeletionBeforeEndOfLife != nil && *sp.BlockDeletionBeforeEndOfLife {
-		if eol := v.Properties.PublishingProfile.EndOfLifeDate; eol == nil || eol.After(time.Now()) {
+		if eol := v.Properties.PublishingProfile.EndOfLifeDate; eol == nil || eol.After(s.now()) {
 			return galleon.Errorf(galleon.CodeOperationNotAllowed,
 				"The image version '%s' cannot be deleted before its end of life date (safetyProfile.blockDeletionBeforeEndOfLife).", id.Version)
 		}

@@ -2,19 +2,14 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/galleon-project/galleon/azuritetest"
 	"github.com/galleon-project/galleon/pgtest"
@@ -136,29 +131,9 @@ func TestCluster_ReplicationTakenOverAfterKill(t *testing.T) {
 		if _, err := dp.PollUntilDone(ctx, pollOpts); err != nil {
 			t.Fatal(err)
 		}
-		gp, err := disks.BeginGrantAccess(ctx, "cluster", "disk-"+region, armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](600)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		access, err := gp.PollUntilDone(ctx, pollOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The SAS names the balancer; read through node B directly.
-		sasURL := strings.Replace(*access.AccessSAS, "https://"+lb, b.URL, 1)
-		bc, err := blob.NewClientWithNoCredential(sasURL, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: b.Client}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dl, err := bc.DownloadStream(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, dl.Body)
-		dl.Body.Close()
-		if err != nil || hex.EncodeToString(h.Sum(nil)) != want {
-			t.Fatalf("the replica in %s reads back another image (%v)", region, err)
+		// The SAS names the balancer; diskDigest reads through node B.
+		if got := diskDigest(t, b, disks, "cluster", "disk-"+region); got != want {
+			t.Fatalf("the replica in %s reads back another image: %s", region, got)
 		}
 	}
 }

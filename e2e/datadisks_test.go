@@ -2,14 +2,11 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 )
 
 // TestSDK_VersionWithDataDisks publishes a version from per-disk sources:
@@ -81,25 +78,7 @@ func TestSDK_VersionWithDataDisks(t *testing.T) {
 	if _, err := dp.PollUntilDone(ctx, pollOpts); err != nil {
 		t.Fatal(err)
 	}
-	gp, err := disks.BeginGrantAccess(ctx, "data", "lun1", armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](600)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	access, err := gp.PollUntilDone(ctx, pollOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := blob.NewClientWithNoCredential(*access.AccessSAS, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := bc.DownloadStream(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := io.ReadAll(dl.Body)
-	dl.Body.Close()
-	if err != nil || sha256Hex(back) != sha256Hex(lun1) {
-		t.Fatalf("the disk from LUN 1 holds %d bytes with another digest than data disk 1 (%v)", len(back), err)
+	if got := diskDigest(t, s, disks, "data", "lun1"); got != sha256Hex(lun1) {
+		t.Fatalf("the disk from LUN 1 holds another image than data disk 1: %s", got)
 	}
 }

@@ -3,19 +3,14 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 )
 
 // chunkBytes reads one series of galleon_chunk_store_bytes_total.
@@ -138,27 +133,8 @@ func TestCrashDuringReplicationResumes(t *testing.T) {
 		if _, err := dp.PollUntilDone(ctx, pollOpts); err != nil {
 			t.Fatal(err)
 		}
-		gp, err := disks.BeginGrantAccess(ctx, "crash", "disk-"+region, armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](600)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		access, err := gp.PollUntilDone(ctx, pollOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bc, err := blob.NewClientWithNoCredential(*access.AccessSAS, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dl, err := bc.DownloadStream(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, dl.Body)
-		dl.Body.Close()
-		if err != nil || hex.EncodeToString(h.Sum(nil)) != want {
-			t.Fatalf("the replica in %s reads back another image (%v)", region, err)
+		if got := diskDigest(t, s, disks, "crash", "disk-"+region); got != want {
+			t.Fatalf("the replica in %s reads back another image: %s", region, got)
 		}
 	}
 }

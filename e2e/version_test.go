@@ -3,7 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,26 +166,8 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	if *disk.Properties.OSType != armcompute.OperatingSystemTypesLinux {
 		t.Errorf("a disk from a Linux image: %v", *disk.Properties.OSType)
 	}
-	gp, err := disks.BeginGrantAccess(ctx, "images", "fromImage", armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](600)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	access, err := gp.PollUntilDone(ctx, pollOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := blob.NewClientWithNoCredential(*access.AccessSAS, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := bc.DownloadStream(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := io.ReadAll(dl.Body)
-	dl.Body.Close()
-	if err != nil || sha256Hex(back) != sha256Hex(vhdBytes) {
-		t.Fatalf("the disk made from the image in westeurope holds %d bytes with another digest (%v)", len(back), err)
+	if got := diskDigest(t, s, disks, "images", "fromImage"); got != sha256Hex(vhdBytes) {
+		t.Fatalf("the disk made from the image in westeurope holds another image: %s", got)
 	}
 
 	// "latest": a definition id resolves to the newest version.
@@ -225,4 +210,38 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	if n := versionManifests(); n != 0 {
 		t.Errorf("%d version manifests left after deleting the version", n)
 	}
+}
+
+// diskDigest reads a disk's content through a read SAS, sent to this
+// server directly whatever origin the SAS names (a cluster's balancer),
+// and returns the hex sha256 of what came back.
+func diskDigest(t *testing.T, s *Server, disks *armcompute.DisksClient, rg, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	gp, err := disks.BeginGrantAccess(ctx, rg, name, armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](600)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := gp.PollUntilDone(ctx, pollOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(*access.AccessSAS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := blob.NewClientWithNoCredential(s.URL+u.RequestURI(), &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := bc.DownloadStream(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, dl.Body); err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -82,16 +82,8 @@ func identifierTaken(ident galleon.ImageIdentifier, gallery string) error {
 func (s *DB) PutImageDefinition(ctx context.Context, id galleon.ImageDefinitionID, update galleon.Update[galleon.ImageDefinition]) (d *galleon.ImageDefinition, created bool, err error) {
 	defer galleon.Wrap(&err, "PutImageDefinition(%s)", id)
 	err = s.transact(ctx, func(tx *tx) error {
-		rg, err := getResourceGroup(ctx, tx, id.ResourceGroupID())
-		if galleon.ErrorCode(err) == galleon.CodeResourceGroupNotFound {
-			return parentNotFound(id.Name)
-		}
-		if err != nil {
+		if err := liveGroupOfNested(ctx, tx, id.ResourceGroupID(), id.Name); err != nil {
 			return err
-		}
-		if rg.ProvisioningState == galleon.ProvisioningDeleting {
-			return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
-				"The resource group '%s' is in deprovisioning state and cannot perform this operation.", rg.ID.Name)
 		}
 		g, err := parentGallery(ctx, tx, id.GalleryID)
 		if err != nil {

@@ -41,10 +41,24 @@ func liveResourceGroup(ctx context.Context, tx *tx, id galleon.ResourceGroupID) 
 		return nil, err
 	}
 	if rg.ProvisioningState == galleon.ProvisioningDeleting {
-		return nil, galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
-			"The resource group '%s' is in deprovisioning state and cannot perform this operation.", rg.ID.Name)
+		return nil, beingDeleted(rg)
 	}
 	return rg, nil
+}
+
+func beingDeleted(rg *galleon.ResourceGroup) error {
+	return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
+		"The resource group '%s' is in deprovisioning state and cannot perform this operation.", rg.ID.Name)
+}
+
+// liveGroupOfNested is liveResourceGroup for a nested resource, whose
+// missing group ARM reports as its missing parent.
+func liveGroupOfNested(ctx context.Context, tx *tx, id galleon.ResourceGroupID, parent string) error {
+	_, err := liveResourceGroup(ctx, tx, id)
+	if galleon.ErrorCode(err) == galleon.CodeResourceGroupNotFound {
+		return parentNotFound(parent)
+	}
+	return err
 }
 
 // GetResourceGroup returns the group, or ResourceGroupNotFound.
@@ -76,8 +90,7 @@ func (s *DB) PutResourceGroup(ctx context.Context, id galleon.ResourceGroupID, u
 			}
 		}
 		if old != nil && old.ProvisioningState == galleon.ProvisioningDeleting {
-			return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
-				"The resource group '%s' is in deprovisioning state and cannot perform this operation.", old.ID.Name)
+			return beingDeleted(old)
 		}
 		if rg, err = applyUpdate(update, old); err != nil {
 			return err

@@ -77,16 +77,8 @@ func (s *DB) GetImageVersion(ctx context.Context, id galleon.ImageVersionID) (v 
 func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion]) (v *galleon.ImageVersion, created bool, err error) {
 	defer galleon.Wrap(&err, "PutImageVersion(%s)", id)
 	err = s.transact(ctx, func(tx *tx) error {
-		rg, err := getResourceGroup(ctx, tx, id.ResourceGroupID())
-		if galleon.ErrorCode(err) == galleon.CodeResourceGroupNotFound {
-			return parentNotFound(id.Image)
-		}
-		if err != nil {
+		if err := liveGroupOfNested(ctx, tx, id.ResourceGroupID(), id.Image); err != nil {
 			return err
-		}
-		if rg.ProvisioningState == galleon.ProvisioningDeleting {
-			return galleon.Errorf(galleon.CodeResourceGroupBeingDeleted,
-				"The resource group '%s' is in deprovisioning state and cannot perform this operation.", rg.ID.Name)
 		}
 		def, err := parentDefinition(ctx, tx, id.ImageDefinitionID)
 		if err != nil {

@@ -22,8 +22,9 @@ const tenantDomain = "galleon.local"
 // refreshes the endpoints in credentials.json while keeping its secrets.
 //
 // The plaintext secrets exist only in credentials.json; the store keeps
-// hashes. They are written before the store commits, so a crash in between
-// leaves a file whose secrets a later start finds unused and replaces.
+// hashes. They are written to credentials.json.pending before the store
+// commits and renamed after; a crash between the commit and the rename
+// leaves the pending file for an operator to rename by hand.
 func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Credentials, error) {
 	dataDir := m.Config.DataDir
 	now := time.Now().UTC()
