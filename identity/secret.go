@@ -13,9 +13,18 @@ import (
 
 // NewClientSecret returns a random client secret in the style Entra uses:
 // 40 characters from a 66-letter URL-safe alphabet (about 241 bits), which
-// needs no quoting in a shell, a URL or a form.
+// needs no quoting in a shell, a URL or a form. The first character is a
+// letter or digit: a secret starting with "-" is taken for an option by
+// command-line parsers such as az's ("az login -p -x..." fails with
+// "expected one argument").
 func NewClientSecret() (string, error) {
-	return randomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-")
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	first, err := randomString(1, alnum)
+	if err != nil {
+		return "", err
+	}
+	rest, err := randomString(39, alnum+"~._-")
+	return first + rest, err
 }
 
 // NewPassword returns a random password for a bootstrap account: 24

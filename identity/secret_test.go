@@ -11,13 +11,16 @@ import (
 func TestNewClientSecret(t *testing.T) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-"
 	seen := map[string]bool{}
-	for range 100 {
+	for range 1000 {
 		s, err := NewClientSecret()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(s) != 40 || strings.Trim(s, alphabet) != "" {
 			t.Fatalf("NewClientSecret() = %q, want 40 characters of %s", s, alphabet)
+		}
+		if strings.ContainsAny(s[:1], "~._-") {
+			t.Fatalf("NewClientSecret() = %q starts with punctuation, which command lines take for an option", s)
 		}
 		if seen[s] {
 			t.Fatalf("NewClientSecret() repeated %q", s)
