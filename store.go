@@ -25,6 +25,7 @@ type Store interface {
 	LeaseStore
 	VersionStore
 	DiskStore
+	ManagedImageStore
 	Close() error
 }
 
@@ -52,6 +53,19 @@ type DiskStore interface {
 	// subscription when id.ResourceGroup is empty.
 	ListDisks(ctx context.Context, id DiskID, page Page) ([]Disk, string, error)
 	DeleteDisk(ctx context.Context, id DiskID) (bool, error)
+}
+
+// ManagedImageStore keeps managed images (id.Type TypeManagedImage).
+type ManagedImageStore interface {
+	// PutManagedImage creates or updates an image; ResourceGroupNotFound
+	// for a missing group.
+	PutManagedImage(ctx context.Context, id DiskID, update Update[ManagedImage]) (img *ManagedImage, created bool, err error)
+	// GetManagedImage returns ResourceNotFound when absent.
+	GetManagedImage(ctx context.Context, id DiskID) (*ManagedImage, error)
+	// ListManagedImages lists the images of a group, or of the
+	// subscription when id.ResourceGroup is empty.
+	ListManagedImages(ctx context.Context, id DiskID, page Page) ([]ManagedImage, string, error)
+	DeleteManagedImage(ctx context.Context, id DiskID) (bool, error)
 }
 
 // InstallationStore keeps what every node of an installation shares.

@@ -13,19 +13,47 @@ const diskColumns = `k.subscription_id, r.name, k.type, k.name, k.location, k.ta
 const diskFrom = ` FROM disks k JOIN resource_groups r
 	ON r.subscription_id = k.subscription_id AND r.name_fold = k.resource_group_fold `
 
-func scanDisk(row interface{ Scan(...any) error }) (*galleon.Disk, error) {
-	var d galleon.Disk
+// The disks table holds every source of image bytes: disks, snapshots and
+// managed images, told apart by type. They share the row's shape and
+// differ in their properties, so one set of functions serves them all
+// through a sourceRow, which exposes a resource's columns.
+type sourceRow struct {
+	id         *galleon.DiskID
+	location   *string
+	tags       *map[string]string
+	properties any // a pointer to the properties struct
+	systemData *galleon.SystemData
+}
+
+// sourceResource is a resource kept in the disks table.
+type sourceResource interface {
+	galleon.Disk | galleon.ManagedImage
+}
+
+func rowOf[T sourceResource](v *T) sourceRow {
+	switch v := any(v).(type) {
+	case *galleon.Disk:
+		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData}
+	case *galleon.ManagedImage:
+		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData}
+	}
+	panic("unreachable")
+}
+
+func scanSource[T sourceResource](row interface{ Scan(...any) error }) (*T, error) {
+	v := new(T)
+	r := rowOf(v)
 	var tags, props, sd string
-	if err := row.Scan(&d.ID.SubscriptionID, &d.ID.ResourceGroup, &d.ID.Type, &d.ID.Name, &d.Location, &tags, &props, &sd); err != nil {
+	if err := row.Scan(&r.id.SubscriptionID, &r.id.ResourceGroup, &r.id.Type, &r.id.Name, r.location, &tags, &props, &sd); err != nil {
 		return nil, err
 	}
-	if err := fromJSON(tags, &d.Tags); err != nil {
+	if err := fromJSON(tags, r.tags); err != nil {
 		return nil, err
 	}
-	if err := fromJSON(props, &d.Properties); err != nil {
+	if err := fromJSON(props, r.properties); err != nil {
 		return nil, err
 	}
-	return &d, fromJSON(sd, &d.SystemData)
+	return v, fromJSON(sd, r.systemData)
 }
 
 func diskNotFound(id galleon.DiskID) error {
@@ -34,8 +62,8 @@ func diskNotFound(id galleon.DiskID) error {
 		id.Type, id.Name, id.ResourceGroup)
 }
 
-func getDisk(ctx context.Context, q querier, id galleon.DiskID) (*galleon.Disk, error) {
-	d, err := scanDisk(q.queryRow(ctx, `SELECT `+diskColumns+diskFrom+
+func getSource[T sourceResource](ctx context.Context, q querier, id galleon.DiskID) (*T, error) {
+	d, err := scanSource[T](q.queryRow(ctx, `SELECT `+diskColumns+diskFrom+
 		`WHERE k.subscription_id = ? AND k.resource_group_fold = ? AND k.type = ? AND k.name_fold = ?`,
 		id.SubscriptionID, galleon.Fold(id.ResourceGroup), id.Type, galleon.Fold(id.Name)))
 	if isNoRows(err) {
@@ -47,65 +75,100 @@ func getDisk(ctx context.Context, q querier, id galleon.DiskID) (*galleon.Disk, 
 // GetDisk returns a disk or snapshot, or ResourceNotFound.
 func (s *DB) GetDisk(ctx context.Context, id galleon.DiskID) (d *galleon.Disk, err error) {
 	defer galleon.Wrap(&err, "GetDisk(%s)", id)
-	d, err = getDisk(ctx, s.r(), id)
+	d, err = getSource[galleon.Disk](ctx, s.r(), id)
 	if err == nil && d == nil {
 		return nil, diskNotFound(id)
 	}
 	return d, err
 }
 
+// GetManagedImage returns a managed image, or ResourceNotFound.
+func (s *DB) GetManagedImage(ctx context.Context, id galleon.DiskID) (img *galleon.ManagedImage, err error) {
+	defer galleon.Wrap(&err, "GetManagedImage(%s)", id)
+	id.Type = galleon.TypeManagedImage
+	img, err = getSource[galleon.ManagedImage](ctx, s.r(), id)
+	if err == nil && img == nil {
+		return nil, diskNotFound(id)
+	}
+	return img, err
+}
+
 // PutDisk creates or updates a disk or snapshot.
 func (s *DB) PutDisk(ctx context.Context, id galleon.DiskID, update galleon.Update[galleon.Disk]) (d *galleon.Disk, created bool, err error) {
 	defer galleon.Wrap(&err, "PutDisk(%s)", id)
+	return putSource(ctx, s, id, update)
+}
+
+// PutManagedImage creates or updates a managed image.
+func (s *DB) PutManagedImage(ctx context.Context, id galleon.DiskID, update galleon.Update[galleon.ManagedImage]) (img *galleon.ManagedImage, created bool, err error) {
+	defer galleon.Wrap(&err, "PutManagedImage(%s)", id)
+	id.Type = galleon.TypeManagedImage
+	return putSource(ctx, s, id, update)
+}
+
+func putSource[T sourceResource](ctx context.Context, s *DB, id galleon.DiskID, update galleon.Update[T]) (v *T, created bool, err error) {
 	err = s.transact(ctx, func(tx *tx) error {
 		rg, err := liveResourceGroup(ctx, tx, id.ResourceGroupID())
 		if err != nil {
 			return err
 		}
-		old, err := getDisk(ctx, tx, id)
+		old, err := getSource[T](ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if d, err = applyUpdate(update, old); err != nil {
+		if v, err = applyUpdate(update, old); err != nil {
 			return err
 		}
-		d.ID = galleon.DiskID{SubscriptionID: id.SubscriptionID, ResourceGroup: rg.ID.Name, Type: id.Type, Name: id.Name}
+		r := rowOf(v)
+		*r.id = galleon.DiskID{SubscriptionID: id.SubscriptionID, ResourceGroup: rg.ID.Name, Type: id.Type, Name: id.Name}
 		if old != nil {
-			d.ID.Name = old.ID.Name
+			r.id.Name = rowOf(old).id.Name
 		}
-		tags, err := toJSON(d.Tags)
+		tags, err := toJSON(*r.tags)
 		if err != nil {
 			return err
 		}
-		props, err := toJSON(d.Properties)
+		props, err := toJSON(r.properties)
 		if err != nil {
 			return err
 		}
-		sd, err := toJSON(d.SystemData)
+		sd, err := toJSON(*r.systemData)
 		if err != nil {
 			return err
 		}
 		created = old == nil
-		keys := []any{d.ID.SubscriptionID, galleon.Fold(rg.ID.Name), d.ID.Type, galleon.Fold(d.ID.Name)}
+		keys := []any{r.id.SubscriptionID, galleon.Fold(rg.ID.Name), r.id.Type, galleon.Fold(r.id.Name)}
 		if created {
 			_, err = tx.exec(ctx, `INSERT INTO disks (subscription_id, resource_group_fold, type, name_fold, name, location, tags, properties, system_data)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(keys, d.ID.Name, d.Location, tags, props, sd)...)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(keys, r.id.Name, *r.location, tags, props, sd)...)
 			return err
 		}
 		_, err = tx.exec(ctx, `UPDATE disks SET location = ?, tags = ?, properties = ?, system_data = ?
 			WHERE subscription_id = ? AND resource_group_fold = ? AND type = ? AND name_fold = ?`,
-			append([]any{d.Location, tags, props, sd}, keys...)...)
+			append([]any{*r.location, tags, props, sd}, keys...)...)
 		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return d, created, nil
+	return v, created, nil
 }
 
 // ListDisks lists one page of disks or snapshots of a group or subscription.
 func (s *DB) ListDisks(ctx context.Context, id galleon.DiskID, page galleon.Page) (out []galleon.Disk, next string, err error) {
 	defer galleon.Wrap(&err, "ListDisks(%s)", id)
+	return listSources[galleon.Disk](ctx, s, id, page)
+}
+
+// ListManagedImages lists one page of managed images of a group or
+// subscription.
+func (s *DB) ListManagedImages(ctx context.Context, id galleon.DiskID, page galleon.Page) (out []galleon.ManagedImage, next string, err error) {
+	defer galleon.Wrap(&err, "ListManagedImages(%s)", id)
+	id.Type = galleon.TypeManagedImage
+	return listSources[galleon.ManagedImage](ctx, s, id, page)
+}
+
+func listSources[T sourceResource](ctx context.Context, s *DB, id galleon.DiskID, page galleon.Page) (out []T, next string, err error) {
 	limit := pageLimit(page)
 	where, args := `k.subscription_id = ? AND k.type = ?`, []any{id.SubscriptionID, id.Type}
 	if id.ResourceGroup != "" {
@@ -121,17 +184,18 @@ func (s *DB) ListDisks(ctx context.Context, id galleon.DiskID, page galleon.Page
 	}
 	defer rows.Close()
 	for rows.Next() {
-		d, err := scanDisk(rows)
+		v, err := scanSource[T](rows)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, *d)
+		out = append(out, *v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next = trimPage(out, limit, func(d *galleon.Disk) string {
-		return galleon.Fold(d.ID.Name) + "/" + galleon.Fold(d.ID.ResourceGroup)
+	out, next = trimPage(out, limit, func(v *T) string {
+		id := rowOf(v).id
+		return galleon.Fold(id.Name) + "/" + galleon.Fold(id.ResourceGroup)
 	})
 	return out, next, nil
 }
@@ -139,6 +203,17 @@ func (s *DB) ListDisks(ctx context.Context, id galleon.DiskID, page galleon.Page
 // DeleteDisk deletes a disk or snapshot, reporting whether it existed.
 func (s *DB) DeleteDisk(ctx context.Context, id galleon.DiskID) (deleted bool, err error) {
 	defer galleon.Wrap(&err, "DeleteDisk(%s)", id)
+	return s.deleteSource(ctx, id)
+}
+
+// DeleteManagedImage deletes a managed image, reporting whether it existed.
+func (s *DB) DeleteManagedImage(ctx context.Context, id galleon.DiskID) (deleted bool, err error) {
+	defer galleon.Wrap(&err, "DeleteManagedImage(%s)", id)
+	id.Type = galleon.TypeManagedImage
+	return s.deleteSource(ctx, id)
+}
+
+func (s *DB) deleteSource(ctx context.Context, id galleon.DiskID) (deleted bool, err error) {
 	err = s.transact(ctx, func(tx *tx) error {
 		res, err := tx.exec(ctx, `DELETE FROM disks WHERE subscription_id = ? AND resource_group_fold = ? AND type = ? AND name_fold = ?`,
 			id.SubscriptionID, galleon.Fold(id.ResourceGroup), id.Type, galleon.Fold(id.Name))

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Lease", testLease},
 		{"ImageVersion", testImageVersion},
 		{"Disk", testDisk},
+		{"ManagedImage", testManagedImage},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
 	} {

@@ -179,3 +179,49 @@ func testDisk(t *testing.T, open Opener) {
 		wantCode(t, "a version of a deleted group", err, galleon.CodeResourceNotFound)
 	})
 }
+
+func testManagedImage(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rgA")
+	put := func(rg, name, osType string) (*galleon.ManagedImage, bool, error) {
+		id := f.Disk(rg, galleon.TypeManagedImage, name)
+		return f.Store.PutManagedImage(ctx(), id, func(old *galleon.ManagedImage) (*galleon.ManagedImage, error) {
+			return &galleon.ManagedImage{ID: id, Location: "eastus", Properties: galleon.ManagedImageProperties{
+				StorageProfile: galleon.ImageStorageProfile{OSDisk: &galleon.ImageOSDisk{OSType: osType, OSState: "Generalized"}},
+			}}, nil
+		})
+	}
+	img, created, err := put("RGA", "MyImage", "Linux")
+	if err != nil || !created || img.ID.ResourceGroup != "rgA" || img.ID.Type != galleon.TypeManagedImage {
+		t.Fatalf("create: %+v, %v, %v", img, created, err)
+	}
+	if _, created, err := put("rga", "myimage", "Windows"); err != nil || created {
+		t.Fatalf("update: %v, %v", created, err)
+	}
+	got, err := f.Store.GetManagedImage(ctx(), f.Disk("rgA", galleon.TypeManagedImage, "MYIMAGE"))
+	if err != nil || got.ID.Name != "MyImage" || got.Properties.StorageProfile.OSDisk.OSType != "Windows" {
+		t.Fatalf("GetManagedImage() = %+v, %v", got, err)
+	}
+	// Images share the disks table with disks and snapshots but are never
+	// listed or found as one.
+	if _, _, err := f.PutDisk(f.Disk("rgA", galleon.TypeSnapshot, "MyImage"), 1); err != nil {
+		t.Fatal(err)
+	}
+	imgs, _, err := f.Store.ListManagedImages(ctx(), galleon.DiskID{SubscriptionID: f.Sub}, galleon.Page{})
+	if err != nil || len(imgs) != 1 || imgs[0].ID.Name != "MyImage" {
+		t.Fatalf("ListManagedImages() = %+v, %v", imgs, err)
+	}
+	if _, err := f.Store.GetDisk(ctx(), f.Disk("rgA", galleon.TypeDisk, "MyImage")); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		t.Fatalf("an image read as a disk: %v", err)
+	}
+	_, _, err = put("nope", "i", "Linux")
+	wantCode(t, "an image in a missing group", err, galleon.CodeResourceGroupNotFound)
+	if ok, err := f.Store.DeleteManagedImage(ctx(), f.Disk("rgA", galleon.TypeManagedImage, "myimage")); err != nil || !ok {
+		t.Fatalf("DeleteManagedImage() = %v, %v", ok, err)
+	}
+	_, err = f.Store.GetManagedImage(ctx(), f.Disk("rgA", galleon.TypeManagedImage, "MyImage"))
+	wantCode(t, "a deleted image", err, galleon.CodeResourceNotFound)
+	if _, err := f.Store.GetDisk(ctx(), f.Disk("rgA", galleon.TypeSnapshot, "MyImage")); err != nil {
+		t.Fatalf("the snapshot of the same name went with the image: %v", err)
+	}
+}
