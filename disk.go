@@ -227,6 +227,13 @@ type DiskData interface {
 	// CopyContent gives the disk the content of source, a disk or snapshot
 	// in the same region, and returns the content's sha256.
 	CopyContent(ctx context.Context, d, source *Disk) (string, error)
+	// ImageDiskContent gives one disk of a managed image its own copy of
+	// the content of source, a disk or snapshot in the image's region, or
+	// when source is nil, of the VHD at the disk's blob URI (errors then
+	// name target). It returns the content's sha256 and size in bytes.
+	ImageDiskContent(ctx context.Context, img *ManagedImage, disk ManagedImageDisk, source *Disk, target string) (string, int64, error)
+	// DeleteImageContent removes a managed image's copies of its disks.
+	DeleteImageContent(ctx context.Context, img *ManagedImage) error
 	// DeleteVersionContent removes every manifest of a version (its own
 	// source copies and every replica in every region); the chunks they
 	// alone named become garbage for the region stores' collection.

@@ -439,34 +439,9 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 // contentFromCopy shares a disk or snapshot's content with a new one in
 // the same region.
 func (s *Server) contentFromCopy(r *request, d *galleon.Disk) (*imageContent, error) {
-	const target = "properties.creationData.sourceResourceId"
-	src := d.Properties.CreationData.SourceResourceID
-	rid, err := arm.ParseResourceID(src)
-	typ := ""
-	if err == nil {
-		typ = rid.ResourceType.String()
-	}
-	if !strings.EqualFold(typ, galleon.TypeDisk) && !strings.EqualFold(typ, galleon.TypeSnapshot) {
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "'%s' is not a disk or snapshot id.", src)
-	}
-	dtype := galleon.TypeDisk
-	if strings.EqualFold(typ, galleon.TypeSnapshot) {
-		dtype = galleon.TypeSnapshot
-	}
-	source, err := s.Store.GetDisk(r.Context(), galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Type: dtype, Name: rid.Name})
-	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source '%s' could not be found.", src)
-	}
+	source, err := s.sourceDisk(r.Context(), d.Properties.CreationData.SourceResourceID, "properties.creationData.sourceResourceId", d.Location)
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case galleon.NormalizeLocation(source.Location) != galleon.NormalizeLocation(d.Location):
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source '%s' is in %s; a copy must be in the same region.", src, source.Location)
-	case source.Properties.SHA256 == "":
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source '%s' holds no bytes to copy (disk state %s).", src, source.Properties.DiskState)
 	}
 	d.Properties.UniqueID = uuid.NewString()
 	sha, err := s.DiskData.CopyContent(r.Context(), d, source)

@@ -1,7 +1,10 @@
 package armapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -214,84 +217,240 @@ func pendingStatus(old *galleon.ReplicationStatus, targets []galleon.TargetRegio
 }
 
 // checkSources resolves each source: it must exist, be in the version's
-// region, hold sealed bytes, and match the definition's OS type and
-// generation. Each disk's size and digest are filled in.
+// region, hold sealed bytes, and match the definition's OS type, state and
+// generation. Each disk's size and digest are filled in; a whole-version
+// source (a managed image or another image version) lists its disks in
+// osDiskImage and dataDiskImages. A VHD given by uri is read by the
+// replication that follows, which fills in its size and digest then.
 func (s *Server) checkSources(r *request, v *galleon.ImageVersion, def *galleon.ImageDefinition) error {
 	sp := &v.Properties.StorageProfile
 	const target = "galleryImageVersion.properties.storageProfile"
 	if sp.Source != nil && sp.Source.ID != "" {
-		if sp.OSDiskImage == nil {
-			sp.OSDiskImage = &galleon.DiskImage{}
+		rid, err := arm.ParseResourceID(sp.Source.ID)
+		typ := ""
+		if err == nil {
+			typ = rid.ResourceType.String()
 		}
-		return s.checkDisk(r, v, def, sp.Source.ID, sp.OSDiskImage, target+".source.id", true)
+		switch {
+		case strings.EqualFold(typ, galleon.TypeManagedImage):
+			return s.checkManagedImageSource(r.Context(), v, def, rid, target+".source.id")
+		case strings.EqualFold(typ, galleon.TypeImageVersion):
+			return s.checkVersionSource(r.Context(), v, def, rid, target+".source.id")
+		case strings.EqualFold(typ, galleon.TypeDisk), strings.EqualFold(typ, galleon.TypeSnapshot):
+			if sp.OSDiskImage == nil {
+				sp.OSDiskImage = &galleon.DiskImage{}
+			}
+			return s.checkDisk(r, v, def, sp.Source.ID, sp.OSDiskImage, target+".source.id", true)
+		default:
+			return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".source.id",
+				"The source '%s' is not a managed image, image version, disk or snapshot id; virtual machines as sources are not supported: Galleon has none.", sp.Source.ID)
+		}
 	}
 	if sp.OSDiskImage != nil && sp.OSDiskImage.Source != nil {
-		if sp.OSDiskImage.Source.URI != "" {
-			return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".osDiskImage.source.uri",
-				"Sources given by blob uri are not supported yet; import the VHD into a snapshot (createOption Import or Upload) and use its id.")
-		}
-		if err := s.checkDisk(r, v, def, sp.OSDiskImage.Source.ID, sp.OSDiskImage, target+".osDiskImage.source.id", true); err != nil {
+		if err := s.checkDiskSource(r, v, def, sp.OSDiskImage, target+".osDiskImage.source", true); err != nil {
 			return err
 		}
 	}
 	for i := range sp.DataDiskImages {
 		d := &sp.DataDiskImages[i]
-		if d.Source == nil || d.Source.ID == "" {
-			return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".dataDiskImages.source",
-				"Data disk sources given by blob uri are not supported yet; use a disk or snapshot id.")
+		if d.Source == nil {
+			return galleon.TargetErrorf(galleon.CodeInvalidParameter, fmt.Sprintf("%s.dataDiskImages[%d].source", target, i),
+				"The data disk at LUN %d has no source: give source.id (a disk or snapshot) or source.uri and source.storageAccountId.", d.Lun)
 		}
-		if err := s.checkDisk(r, v, def, d.Source.ID, &d.DiskImage, target+".dataDiskImages.source.id", false); err != nil {
+		if err := s.checkDiskSource(r, v, def, &d.DiskImage, fmt.Sprintf("%s.dataDiskImages[%d].source", target, i), false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Server) checkDisk(r *request, v *galleon.ImageVersion, def *galleon.ImageDefinition, source string, img *galleon.DiskImage, target string, os bool) error {
-	rid, err := arm.ParseResourceID(source)
-	typ := ""
-	if err == nil {
-		typ = rid.ResourceType.String()
+// checkDiskSource checks one per-disk source: a disk or snapshot by id, or
+// a VHD blob by uri and storage account.
+func (s *Server) checkDiskSource(r *request, v *galleon.ImageVersion, def *galleon.ImageDefinition, img *galleon.DiskImage, target string, os bool) error {
+	src := img.Source
+	if src.URI == "" {
+		return s.checkDisk(r, v, def, src.ID, img, target+".id", os)
 	}
-	if !strings.EqualFold(typ, galleon.TypeSnapshot) && !strings.EqualFold(typ, galleon.TypeDisk) {
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source '%s' is not a disk or snapshot id; managed images, virtual machines and other image versions as sources are not supported yet.", source)
-	}
-	dtype := galleon.TypeDisk
-	if strings.EqualFold(typ, galleon.TypeSnapshot) {
-		dtype = galleon.TypeSnapshot
-	}
-	d, err := s.Store.GetDisk(r.Context(), galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Type: dtype, Name: rid.Name})
-	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source '%s' could not be found.", source)
-	}
-	if err != nil {
+	if err := checkBlobSource(src.URI, src.StorageAccountID, target); err != nil {
 		return err
 	}
-	switch {
-	case galleon.NormalizeLocation(d.Location) != galleon.NormalizeLocation(v.Location):
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source '%s' is in %s; it must be in the image version's region %s.", source, d.Location, v.Location)
-	case d.Properties.SHA256 == "":
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source '%s' holds no bytes yet (disk state %s): finish its upload with endGetAccess first.", source, d.Properties.DiskState)
-	case os && d.Properties.OSType != "" && d.Properties.OSType != def.Properties.OSType:
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source's OS type %s does not match the image definition's %s.", d.Properties.OSType, def.Properties.OSType)
-	case os && d.Properties.HyperVGeneration != "" && d.Properties.HyperVGeneration != def.Properties.HyperVGeneration:
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source's hypervisor generation %s does not match the image definition's %s.", d.Properties.HyperVGeneration, def.Properties.HyperVGeneration)
+	img.SHA256, img.SizeInGB = "", nil // known once replication has read the blob
+	defaultHostCaching(img, os)
+	return nil
+}
+
+// checkBlobSource checks a VHD blob source: an http(s) URL in the storage
+// account that storageAccountID names, by the account's host
+// (<account>.blob.…) or, as emulators and stacks address blobs, by its
+// first path segment.
+func checkBlobSource(uri, storageAccountID, target string) error {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".uri", "The source uri '%s' is not an http(s) URL.", uri)
 	}
-	if d.Properties.DiskSizeBytes != nil {
-		gb := int32((*d.Properties.DiskSizeBytes + 1<<30 - 1) >> 30)
-		img.SizeInGB = &gb
+	acct, err := arm.ParseResourceID(storageAccountID)
+	if err != nil || !strings.EqualFold(acct.ResourceType.String(), "Microsoft.Storage/storageAccounts") {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".storageAccountId",
+			"'%s' is not a storage account id (/subscriptions/…/resourceGroups/…/providers/Microsoft.Storage/storageAccounts/{name}).", storageAccountID)
 	}
+	host, _, _ := strings.Cut(u.Hostname(), ".")
+	first, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if !strings.EqualFold(host, acct.Name) && !strings.EqualFold(first, acct.Name) {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".uri",
+			"The blob '%s' is not in the storage account '%s'.", uri, acct.Name)
+	}
+	return nil
+}
+
+func defaultHostCaching(img *galleon.DiskImage, os bool) {
 	if img.HostCaching == "" {
 		img.HostCaching = "ReadOnly"
 		if !os {
 			img.HostCaching = "None"
 		}
 	}
+}
+
+// checkDefinitionMatch answers a source whose OS type, state or generation
+// differs from the definition's.
+func checkDefinitionMatch(def *galleon.ImageDefinition, target, osType, osState, generation string) error {
+	dp := def.Properties
+	switch {
+	case osType != "" && !strings.EqualFold(osType, dp.OSType):
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source's OS type %s does not match the image definition's %s.", osType, dp.OSType)
+	case osState != "" && !strings.EqualFold(osState, dp.OSState):
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source's OS state %s does not match the image definition's %s.", osState, dp.OSState)
+	case generation != "" && !strings.EqualFold(generation, dp.HyperVGeneration):
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source's hypervisor generation %s does not match the image definition's %s.", generation, dp.HyperVGeneration)
+	}
+	return nil
+}
+
+// checkManagedImageSource takes a managed image in the version's region as
+// the source of every disk.
+func (s *Server) checkManagedImageSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, rid *arm.ResourceID, target string) error {
+	img, err := s.Store.GetManagedImage(ctx, galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName,
+		Type: galleon.TypeManagedImage, Name: rid.Name})
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The managed image '%s' could not be found.", rid.String())
+	}
+	if err != nil {
+		return err
+	}
+	if galleon.NormalizeLocation(img.Location) != galleon.NormalizeLocation(v.Location) {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The managed image '%s' is in %s; it must be in the image version's region %s.", img.ID.Name, img.Location, v.Location)
+	}
+	os := img.Properties.StorageProfile.OSDisk
+	if err := checkDefinitionMatch(def, target, os.OSType, os.OSState, img.Properties.HyperVGeneration); err != nil {
+		return err
+	}
+	var disks []sourceDiskImage
+	for _, d := range img.Disks() {
+		disks = append(disks, sourceDiskImage{lun: d.Lun, sizeInGB: d.DiskSizeGB, caching: d.Caching, sha256: d.SHA256})
+	}
+	fillDisks(&v.Properties.StorageProfile, disks)
+	return nil
+}
+
+// checkVersionSource takes another image version, replicated to this
+// version's region, as the source of every disk.
+func (s *Server) checkVersionSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, rid *arm.ResourceID, target string) error {
+	id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
+		SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: rid.Parent.Parent.Name}, Image: rid.Parent.Name}, Version: rid.Name}
+	if galleon.Fold(id.String()) == galleon.Fold(v.ID.String()) {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "An image version cannot be its own source.")
+	}
+	src, err := s.Store.GetImageVersion(ctx, id)
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The image version '%s' could not be found.", rid.String())
+	}
+	if err != nil {
+		return err
+	}
+	if src.Properties.ProvisioningState != galleon.ProvisioningSucceeded {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source image version %s is %s; it can be a source once it has Succeeded.", src.ID.Version, src.Properties.ProvisioningState)
+	}
+	replicated := false
+	for _, tr := range src.Properties.PublishingProfile.TargetRegions {
+		replicated = replicated || galleon.NormalizeLocation(tr.Name) == galleon.NormalizeLocation(v.Location)
+	}
+	if !replicated {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+			"The source image version %s is not replicated to the image version's region %s.", src.ID.Version, v.Location)
+	}
+	srcDef, err := s.Store.GetImageDefinition(ctx, id.ImageDefinitionID)
+	if err != nil {
+		return err
+	}
+	sd := srcDef.Properties
+	if err := checkDefinitionMatch(def, target, sd.OSType, sd.OSState, sd.HyperVGeneration); err != nil {
+		return err
+	}
+	ssp := src.Properties.StorageProfile
+	var disks []sourceDiskImage
+	if os := ssp.OSDiskImage; os != nil {
+		disks = append(disks, sourceDiskImage{sizeInGB: os.SizeInGB, caching: os.HostCaching, sha256: os.SHA256})
+	}
+	for _, d := range ssp.DataDiskImages {
+		lun := d.Lun
+		disks = append(disks, sourceDiskImage{lun: &lun, sizeInGB: d.SizeInGB, caching: d.HostCaching, sha256: d.SHA256})
+	}
+	fillDisks(&v.Properties.StorageProfile, disks)
+	return nil
+}
+
+// sourceDiskImage is one disk of a whole-version source.
+type sourceDiskImage struct {
+	lun             *int32
+	sizeInGB        *int32
+	caching, sha256 string
+}
+
+// fillDisks describes a whole-version source's disks in the version's
+// osDiskImage and dataDiskImages, keeping a host caching the request gave.
+func fillDisks(sp *galleon.VersionStorageProfile, disks []sourceDiskImage) {
+	given := map[string]string{}
+	if sp.OSDiskImage != nil {
+		given["os"] = sp.OSDiskImage.HostCaching
+	}
+	for _, d := range sp.DataDiskImages {
+		given[galleon.VersionDisk(&d.Lun)] = d.HostCaching
+	}
+	sp.OSDiskImage, sp.DataDiskImages = nil, nil
+	for _, d := range disks {
+		img := galleon.DiskImage{SizeInGB: d.sizeInGB, HostCaching: d.caching, SHA256: d.sha256}
+		if c := given[galleon.VersionDisk(d.lun)]; c != "" {
+			img.HostCaching = c
+		}
+		defaultHostCaching(&img, d.lun == nil)
+		if d.lun == nil {
+			sp.OSDiskImage = &img
+		} else {
+			sp.DataDiskImages = append(sp.DataDiskImages, galleon.DataDiskImage{Lun: *d.lun, DiskImage: img})
+		}
+	}
+}
+
+func (s *Server) checkDisk(r *request, v *galleon.ImageVersion, def *galleon.ImageDefinition, source string, img *galleon.DiskImage, target string, os bool) error {
+	d, err := s.sourceDisk(r.Context(), source, target, v.Location)
+	if err != nil {
+		return err
+	}
+	if os {
+		if err := checkDefinitionMatch(def, target, d.Properties.OSType, "", d.Properties.HyperVGeneration); err != nil {
+			return err
+		}
+	}
+	if d.Properties.DiskSizeBytes != nil {
+		gb := int32((*d.Properties.DiskSizeBytes + 1<<30 - 1) >> 30)
+		img.SizeInGB = &gb
+	}
+	defaultHostCaching(img, os)
 	img.SHA256 = d.Properties.SHA256
 	return nil
 }

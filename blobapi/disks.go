@@ -165,52 +165,104 @@ var importClient = &http.Client{Timeout: 6 * time.Hour}
 // Import streams the VHD at the disk's sourceUri (a blob URL with a SAS,
 // or any http(s) URL) into the disk's content, checking it as it seals.
 func (x *Disks) Import(ctx context.Context, d *galleon.Disk) (string, int64, error) {
-	const target = "properties.creationData.sourceUri"
 	region := galleon.NormalizeLocation(d.Location)
 	store, ok := x.Stores[region]
 	if !ok {
 		return "", 0, fmt.Errorf("no store for region %s", region)
 	}
-	uri := d.Properties.CreationData.SourceURI
+	m, err := ImportVHD(ctx, store, contentName(d.Properties.UniqueID), d.Properties.CreationData.SourceURI, "properties.creationData.sourceUri")
+	if err != nil {
+		return "", 0, err
+	}
+	return m.Digest.String(), m.Size, nil
+}
+
+// ImportVHD streams the VHD at uri (a blob URL with a SAS, or any http(s)
+// URL) into manifest id of store and checks that it is a VHD Azure would
+// take. An unreadable source or a malformed VHD is an InvalidParameter
+// error with the given target, and leaves no manifest behind.
+func ImportVHD(ctx context.Context, store *chunkstore.Store, id, uri, target string) (*chunkstore.Manifest, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
-		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source URI is not a valid URL: %v.", err)
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source URI is not a valid URL: %v.", err)
 	}
 	req.Header.Set("x-ms-version", storageVersion)
 	resp, err := importClient.Do(req)
 	if err != nil {
-		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source could not be read: %v.", err)
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source could not be read: %v.", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
 			"Reading the source answered %s; check that the URL and its SAS are valid.", resp.Status)
 	}
-	id := contentName(d.Properties.UniqueID)
 	m, _, err := store.Ingest(ctx, id, resp.Body)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
 	if resp.ContentLength >= 0 && m.Size != resp.ContentLength {
 		_ = store.DeleteManifest(ctx, id)
-		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
 			"The source ended after %d of its %d bytes.", m.Size, resp.ContentLength)
 	}
 	r, err := store.Open(ctx, m)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
 	_, err = vhd.ValidateForAzure(r, m.Size)
 	r.Close()
 	var fe *vhd.FormatError
 	if errors.As(err, &fe) {
 		_ = store.DeleteManifest(ctx, id)
-		return "", 0, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
+		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ImageDiskContent gives one disk of a managed image its own copy of the
+// bytes: the content of source (a disk or snapshot in the image's region,
+// which costs a manifest) or, when source is nil, the VHD at the disk's
+// blob URI. It returns the content's sha256 and size in bytes.
+func (x *Disks) ImageDiskContent(ctx context.Context, img *galleon.ManagedImage, disk galleon.ManagedImageDisk, source *galleon.Disk, target string) (string, int64, error) {
+	region := galleon.NormalizeLocation(img.Location)
+	store, ok := x.Stores[region]
+	if !ok {
+		return "", 0, fmt.Errorf("no store for region %s", region)
+	}
+	id := galleon.ManagedImageManifestID(img.Properties.UniqueID, disk.Name)
+	if source == nil {
+		m, err := ImportVHD(ctx, store, id, disk.BlobURI, target)
+		if err != nil {
+			return "", 0, err
+		}
+		return m.Digest.String(), m.Size, nil
+	}
+	m, err := store.GetManifest(ctx, contentName(source.Properties.UniqueID))
 	if err != nil {
 		return "", 0, err
 	}
+	if err := store.PutManifest(ctx, id, m); err != nil {
+		return "", 0, err
+	}
 	return m.Digest.String(), m.Size, nil
+}
+
+// DeleteImageContent removes a managed image's manifests; chunks they
+// alone named become garbage for the region store's collection.
+func (x *Disks) DeleteImageContent(ctx context.Context, img *galleon.ManagedImage) error {
+	store, ok := x.Stores[galleon.NormalizeLocation(img.Location)]
+	if !ok || img.Properties.UniqueID == "" {
+		return nil
+	}
+	for _, d := range img.Disks() {
+		if err := store.DeleteManifest(ctx, galleon.ManagedImageManifestID(img.Properties.UniqueID, d.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CopyContent makes another disk's content this disk's: in one region

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,13 @@ type Store interface {
 	GetImageVersion(ctx context.Context, id galleon.ImageVersionID) (*galleon.ImageVersion, error)
 	PutImageVersion(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion]) (*galleon.ImageVersion, bool, error)
 	GetDisk(ctx context.Context, id galleon.DiskID) (*galleon.Disk, error)
+	GetManagedImage(ctx context.Context, id galleon.DiskID) (*galleon.ManagedImage, error)
 }
+
+// ImportFunc reads the VHD at uri into manifest id of store; a source that
+// cannot be read or is not a VHD Azure would take is a *galleon.Error
+// naming target.
+type ImportFunc func(ctx context.Context, store *chunkstore.Store, id, uri, target string) (*chunkstore.Manifest, error)
 
 // Reconciler copies versions' bytes between region stores.
 type Reconciler struct {
@@ -34,6 +41,8 @@ type Reconciler struct {
 	// store n modulo their number. Disk content lives in the first.
 	Regions map[string][]*chunkstore.Store
 	Logger  *slog.Logger
+	// Import reads sources given by blob uri.
+	Import ImportFunc
 	// ProgressInterval is how often progress is written to the store.
 	ProgressInterval time.Duration
 }
@@ -50,26 +59,39 @@ func ParseVersionID(s string) (galleon.ImageVersionID, error) {
 		Image:     img.Name}, Version: id.Name}, nil
 }
 
-// versionDisk is one disk of a version with its source.
+// versionDisk is one disk of a version with its source: a resource id (a
+// disk, snapshot, managed image or image version) or a VHD blob's uri, and
+// the digest recorded when the version was created, if known.
 type versionDisk struct {
 	name   string // galleon.VersionDisk
-	source string // a disk or snapshot id
+	source string
+	uri    string
+	sha256 string
 }
 
 func disksOf(v *galleon.ImageVersion) []versionDisk {
 	sp := v.Properties.StorageProfile
 	var out []versionDisk
-	switch {
-	case sp.Source != nil && sp.Source.ID != "":
-		out = append(out, versionDisk{galleon.VersionDisk(nil), sp.Source.ID})
-	case sp.OSDiskImage != nil && sp.OSDiskImage.Source != nil:
-		out = append(out, versionDisk{galleon.VersionDisk(nil), sp.OSDiskImage.Source.ID})
-	}
-	for _, d := range sp.DataDiskImages {
-		if d.Source != nil {
-			lun := d.Lun
-			out = append(out, versionDisk{galleon.VersionDisk(&lun), d.Source.ID})
+	add := func(name string, img *galleon.DiskImage) {
+		d := versionDisk{name: name, sha256: img.SHA256}
+		switch {
+		case sp.Source != nil && sp.Source.ID != "":
+			d.source = sp.Source.ID
+		case img.Source != nil:
+			d.source, d.uri = img.Source.ID, img.Source.URI
+		default:
+			return
 		}
+		out = append(out, d)
+	}
+	if sp.OSDiskImage != nil {
+		add(galleon.VersionDisk(nil), sp.OSDiskImage)
+	} else if sp.Source != nil && sp.Source.ID != "" {
+		add(galleon.VersionDisk(nil), &galleon.DiskImage{})
+	}
+	for i := range sp.DataDiskImages {
+		lun := sp.DataDiskImages[i].Lun
+		add(galleon.VersionDisk(&lun), &sp.DataDiskImages[i].DiskImage)
 	}
 	return out
 }
@@ -101,8 +123,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 		return r.fail(ctx, id, srcRegion, fmt.Sprintf("the source region %s has no store", srcRegion))
 	}
 	manifests := map[string]*chunkstore.Manifest{}
+	unrecorded := false
 	for _, d := range disksOf(v) {
-		m, err := r.sourceManifest(ctx, id, src, d)
+		unrecorded = unrecorded || d.sha256 == ""
+		m, err := r.sourceManifest(ctx, id, src, srcRegion, d)
 		if err != nil {
 			var ge *galleon.Error
 			if errors.As(err, &ge) {
@@ -111,6 +135,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 			return err
 		}
 		manifests[d.name] = m
+	}
+	if unrecorded {
+		if err := r.recordDisks(ctx, id, manifests); err != nil {
+			return err
+		}
 	}
 	var total int64
 	for _, m := range manifests {
@@ -134,25 +163,115 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 }
 
 // sourceManifest returns the version's own copy of a source disk in the
-// source region, taking it from the disk's content the first time.
-func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersionID, src *chunkstore.Store, d versionDisk) (*chunkstore.Manifest, error) {
+// source region, taking it from the source the first time: a disk's or a
+// managed image's content, another version's replica in this region, or a
+// VHD blob read from its uri. A copy whose digest differs from the one
+// recorded when the version was created means the source changed since;
+// that fails the version rather than publish other bytes.
+func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersionID, src *chunkstore.Store, region string, d versionDisk) (*chunkstore.Manifest, error) {
 	own := galleon.VersionManifestID(id, d.name, -1)
 	m, err := src.GetManifest(ctx, own)
 	if err == nil || !errors.Is(err, chunkstore.ErrNotFound) {
 		return m, err
 	}
-	disk, err := r.Store.GetDisk(ctx, diskIDOf(d.source))
-	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
-		return nil, galleon.Errorf(galleon.CodeInvalidParameter, "The source %s no longer exists.", d.source)
+	if d.uri != "" {
+		if r.Import == nil {
+			return nil, galleon.Errorf(galleon.CodeInvalidParameter, "Sources given by blob uri cannot be read: no importer is configured.")
+		}
+		return r.Import(ctx, src, own, d.uri, "storageProfile.source.uri")
+	}
+	name, err := r.sourceContent(ctx, id, region, d)
+	if err != nil {
+		return nil, err
+	}
+	m, err = src.GetManifest(ctx, name)
+	if errors.Is(err, chunkstore.ErrNotFound) {
+		return nil, galleon.Errorf(galleon.CodeInvalidParameter, "The source %s has no content for its %s disk in %s.", d.source, d.name, region)
 	}
 	if err != nil {
 		return nil, err
 	}
-	m, err = src.GetManifest(ctx, "disk-"+disk.Properties.UniqueID)
-	if err != nil {
-		return nil, err
+	if d.sha256 != "" && m.Digest.String() != d.sha256 {
+		return nil, galleon.Errorf(galleon.CodeInvalidParameter,
+			"The source %s changed since the image version was created: its %s disk is now %s, not %s.", d.source, d.name, m.Digest, d.sha256)
 	}
 	return m, src.PutManifest(ctx, own, m)
+}
+
+// sourceContent names the manifest holding a source's bytes for one disk
+// in the version's region store.
+func (r *Reconciler) sourceContent(ctx context.Context, id galleon.ImageVersionID, region string, d versionDisk) (string, error) {
+	rid, err := arm.ParseResourceID(d.source)
+	if err != nil {
+		return "", galleon.Errorf(galleon.CodeInvalidParameter, "The source %q is not a resource id.", d.source)
+	}
+	gone := galleon.Errorf(galleon.CodeInvalidParameter, "The source %s no longer exists.", d.source)
+	switch typ := rid.ResourceType.String(); {
+	case strings.EqualFold(typ, galleon.TypeManagedImage):
+		img, err := r.Store.GetManagedImage(ctx, galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName,
+			Type: galleon.TypeManagedImage, Name: rid.Name})
+		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+			return "", gone
+		}
+		if err != nil {
+			return "", err
+		}
+		return galleon.ManagedImageManifestID(img.Properties.UniqueID, d.name), nil
+	case strings.EqualFold(typ, galleon.TypeImageVersion):
+		// Replica 0 of every region lives in its first store, which is
+		// where this version's own copies are taken.
+		srcID, err := ParseVersionID(d.source)
+		if err != nil {
+			return "", galleon.Errorf(galleon.CodeInvalidParameter, "%v", err)
+		}
+		if _, err := r.Store.GetImageVersion(ctx, srcID); galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+			return "", gone
+		} else if err != nil {
+			return "", err
+		}
+		return galleon.VersionManifestID(srcID, d.name, 0), nil
+	default:
+		disk, err := r.Store.GetDisk(ctx, diskIDOf(d.source))
+		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+			return "", gone
+		}
+		if err != nil {
+			return "", err
+		}
+		return "disk-" + disk.Properties.UniqueID, nil
+	}
+}
+
+// recordDisks fills in the size and digest of disks whose source was only
+// read now (VHD blobs given by uri).
+func (r *Reconciler) recordDisks(ctx context.Context, id galleon.ImageVersionID, manifests map[string]*chunkstore.Manifest) error {
+	fill := func(name string, img *galleon.DiskImage) {
+		m := manifests[name]
+		if m == nil || img.SHA256 != "" {
+			return
+		}
+		img.SHA256 = m.Digest.String()
+		gb := int32((m.Size - 512 + 1<<30 - 1) >> 30)
+		img.SizeInGB = &gb
+	}
+	_, _, err := r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+		if old == nil {
+			return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
+		}
+		n := *old
+		sp := &n.Properties.StorageProfile
+		if sp.OSDiskImage != nil {
+			os := *sp.OSDiskImage
+			fill(galleon.VersionDisk(nil), &os)
+			sp.OSDiskImage = &os
+		}
+		sp.DataDiskImages = slices.Clone(sp.DataDiskImages)
+		for i := range sp.DataDiskImages {
+			fill(galleon.VersionDisk(&sp.DataDiskImages[i].Lun), &sp.DataDiskImages[i].DiskImage)
+		}
+		return &n, nil
+	})
+	return err
 }
 
 func diskIDOf(s string) galleon.DiskID {

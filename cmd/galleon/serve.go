@@ -203,7 +203,7 @@ func (m *Main) Open(ctx context.Context) error {
 	for region, ss := range stores {
 		disks.Stores[region] = ss[0]
 	}
-	reconciler := &replication.Reconciler{Store: m.Store, Regions: stores, Logger: m.Logger}
+	reconciler := &replication.Reconciler{Store: m.Store, Regions: stores, Logger: m.Logger, Import: blobapi.ImportVHD}
 	m.Blobs = &blobapi.Server{Authorize: signer.Authorize, Upload: disks.Upload, Content: disks.Content, Logger: m.Logger}
 
 	m.Runner = &operations.Runner{
