@@ -330,11 +330,45 @@ func UpdateImageVersion(old, new *ImageVersion) error {
 	if !sameSources(old.Properties.StorageProfile, new.Properties.StorageProfile) {
 		return propertyChange("galleryImageVersion", "storageProfile")
 	}
+	if new.Properties.SafetyProfile == nil {
+		new.Properties.SafetyProfile = old.Properties.SafetyProfile
+	}
+	if err := checkRemovedRegions(old, new); err != nil {
+		return err
+	}
 	// Read-only parts are the server's to keep.
 	new.Properties.StorageProfile = old.Properties.StorageProfile
 	new.Properties.PublishingProfile.PublishedDate = old.Properties.PublishingProfile.PublishedDate
 	new.SystemData = old.SystemData
 	return nil
+}
+
+// checkRemovedRegions refuses to drop a target region whose replication
+// completed unless safetyProfile.allowDeletionOfReplicatedLocations is
+// true (it may be set by the same update). Regions still replicating, or
+// failed, can always be dropped.
+func checkRemovedRegions(old, new *ImageVersion) error {
+	kept := map[string]bool{}
+	for _, tr := range new.Properties.PublishingProfile.TargetRegions {
+		kept[NormalizeLocation(tr.Name)] = true
+	}
+	var removed []string
+	if rs := old.Properties.ReplicationStatus; rs != nil {
+		for _, st := range rs.Summary {
+			if r := NormalizeLocation(st.Region); !kept[r] && st.State == ReplicationCompleted {
+				removed = append(removed, r)
+			}
+		}
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	if sp := new.Properties.SafetyProfile; sp != nil && sp.AllowDeletionOfReplicatedLocations != nil && *sp.AllowDeletionOfReplicatedLocations {
+		return nil
+	}
+	return TargetErrorf(CodeOperationNotAllowed, versionTarget+"publishingProfile.targetRegions",
+		"Removing the replicated region(s) %s is not allowed because safetyProfile.allowDeletionOfReplicatedLocations is false; set it to true (in the same update or before) to remove them.",
+		strings.Join(removed, ", "))
 }
 
 func sameSources(a, b VersionStorageProfile) bool {
@@ -418,10 +452,25 @@ func VersionDisk(lun *int32) string {
 // source later does not matter. The id is derived from the version's ARM id
 // (folded), so every node computes the same one without storing it.
 func VersionManifestID(id ImageVersionID, disk string, replica int) string {
-	sum := sha256.Sum256([]byte(Fold(id.String())))
-	key := hex.EncodeToString(sum[:16])
 	if replica < 0 {
-		return "v-" + key + "-" + disk + "-src"
+		return VersionManifestPrefix(id) + disk + "-src"
 	}
-	return fmt.Sprintf("v-%s-%s-r%d", key, disk, replica)
+	return fmt.Sprintf("%s%s-r%d", VersionManifestPrefix(id), disk, replica)
+}
+
+// VersionManifestPrefix is what every manifest id of a version starts with.
+func VersionManifestPrefix(id ImageVersionID) string {
+	sum := sha256.Sum256([]byte(Fold(id.String())))
+	return "v-" + hex.EncodeToString(sum[:16]) + "-"
+}
+
+// VersionManifestReplica returns the replica number of a version manifest
+// id, and false for a source copy or an id of another shape.
+func VersionManifestReplica(manifestID string) (int, bool) {
+	i := strings.LastIndex(manifestID, "-r")
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(manifestID[i+2:])
+	return n, err == nil && n >= 0
 }

@@ -1,6 +1,7 @@
 package galleon
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,7 +153,33 @@ func TestUpdateImageVersion(t *testing.T) {
 	n := validVersion()
 	n.Properties.PublishingProfile.TargetRegions = n.Properties.PublishingProfile.TargetRegions[:1]
 	if err := UpdateImageVersion(old, n); err != nil {
-		t.Fatalf("removing regions is allowed: %v", err)
+		t.Fatalf("removing regions not yet replicated is allowed: %v", err)
+	}
+	replicated := *old
+	replicated.Properties.ReplicationStatus = &ReplicationStatus{Summary: []RegionReplicationStatus{
+		{Region: "East US", State: ReplicationCompleted}, {Region: "westus2", State: ReplicationCompleted}}}
+	for _, tt := range []struct {
+		name        string
+		old, update *SafetyProfile
+		wantErr     bool
+	}{
+		{"ErrByDefault", nil, nil, true},
+		{"ErrFalse", &SafetyProfile{AllowDeletionOfReplicatedLocations: boolp(false)}, nil, true},
+		{"AllowedBefore", &SafetyProfile{AllowDeletionOfReplicatedLocations: boolp(true)}, nil, false},
+		{"AllowedInTheUpdate", nil, &SafetyProfile{AllowDeletionOfReplicatedLocations: boolp(true)}, false},
+		{"ErrRevokedInTheUpdate", &SafetyProfile{AllowDeletionOfReplicatedLocations: boolp(true)}, &SafetyProfile{AllowDeletionOfReplicatedLocations: boolp(false)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := replicated
+			o.Properties.SafetyProfile = tt.old
+			n := validVersion()
+			n.Properties.PublishingProfile.TargetRegions = n.Properties.PublishingProfile.TargetRegions[:1]
+			n.Properties.SafetyProfile = tt.update
+			err := UpdateImageVersion(&o, n)
+			if e, ok := err.(*Error); tt.wantErr != (ok && e.Code == CodeOperationNotAllowed && strings.Contains(e.Message, "westus2")) || (!tt.wantErr && err != nil) {
+				t.Fatalf("removing a replicated region: %v", err)
+			}
+		})
 	}
 	n = validVersion()
 	n.Properties.StorageProfile.Source.ID = "/another/snapshot"

@@ -173,6 +173,7 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 		} else {
 			n.Properties.ProvisioningState = galleon.ProvisioningCreating
 			n.Properties.PublishingProfile.PublishedDate = &now
+			n.Properties.SafetyProfile = safetyDefaults(n.Properties.SafetyProfile)
 		}
 		n.Properties.ReplicationStatus = pendingStatus(n.Properties.ReplicationStatus, n.Properties.PublishingProfile.TargetRegions)
 		n.SystemData.Touch(r.principal, now)
@@ -191,6 +192,22 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 	}
 	s.writeAccepted(w, r, op, status, toImageVersionJSON(stored, false))
 	return nil
+}
+
+// safetyDefaults fills in what Azure reports for a new version's safety
+// profile: replicated regions cannot be removed, and the version has not
+// been reported for a policy violation.
+func safetyDefaults(sp *galleon.SafetyProfile) *galleon.SafetyProfile {
+	out := &galleon.SafetyProfile{}
+	if sp != nil {
+		*out = *sp
+	}
+	f := false
+	if out.AllowDeletionOfReplicatedLocations == nil {
+		out.AllowDeletionOfReplicatedLocations = &f
+	}
+	out.ReportedForPolicyViolation = &f
+	return out
 }
 
 // pendingStatus lists every target region as replicating, keeping the

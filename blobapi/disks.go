@@ -283,37 +283,19 @@ func (x *Disks) CopyContent(ctx context.Context, d, source *galleon.Disk) (strin
 	return m.Digest.String(), nil
 }
 
-// DeleteVersionContent removes the version's manifests from every region
-// store. Ids are derived from the version, so this needs only the
-// version's disks and replica counts; missing manifests are fine.
+// DeleteVersionContent removes the version's manifests from every bucket
+// of every region: all of them share the version's id prefix, so replicas
+// of regions removed earlier or of counts since lowered go too.
 func (x *Disks) DeleteVersionContent(ctx context.Context, v *galleon.ImageVersion) error {
-	disks := []string{}
-	sp := v.Properties.StorageProfile
-	if sp.Source != nil && sp.Source.ID != "" || sp.OSDiskImage != nil {
-		disks = append(disks, galleon.VersionDisk(nil))
-	}
-	for _, d := range sp.DataDiskImages {
-		lun := d.Lun
-		disks = append(disks, galleon.VersionDisk(&lun))
-	}
-	// Replicas live in the region's buckets; Stores holds each region's
-	// first, so the reconciler's other buckets are reached through
-	// AllStores when set.
+	prefix := galleon.VersionManifestPrefix(v.ID)
 	for region, stores := range x.allStores() {
-		for _, disk := range disks {
-			if err := stores[0].DeleteManifest(ctx, galleon.VersionManifestID(v.ID, disk, -1)); err != nil {
+		for _, st := range stores {
+			ids, err := st.ListManifests(ctx, prefix)
+			if err != nil {
 				return fmt.Errorf("region %s: %w", region, err)
 			}
-			replicas := 1
-			if pp := v.Properties.PublishingProfile; pp != nil {
-				for _, tr := range pp.TargetRegions {
-					if galleon.NormalizeLocation(tr.Name) == region && tr.RegionalReplicaCount != nil {
-						replicas = int(*tr.RegionalReplicaCount)
-					}
-				}
-			}
-			for n := range replicas {
-				if err := stores[n%len(stores)].DeleteManifest(ctx, galleon.VersionManifestID(v.ID, disk, n)); err != nil {
+			for _, id := range ids {
+				if err := st.DeleteManifest(ctx, id); err != nil {
 					return fmt.Errorf("region %s: %w", region, err)
 				}
 			}

@@ -205,10 +205,11 @@ func (s *Store) DeleteManifest(ctx context.Context, id string) (err error) {
 	return nil
 }
 
-// ListManifests returns the ids of the manifests in the bucket, sorted.
-func (s *Store) ListManifests(ctx context.Context) (ids []string, err error) {
+// ListManifests returns the ids of the manifests in the bucket that start
+// with prefix ("" for all), sorted.
+func (s *Store) ListManifests(ctx context.Context, prefix string) (ids []string, err error) {
 	defer wrap(&err, "list manifests")
-	it := s.Bucket.List(&blob.ListOptions{Prefix: manifestsPrefix})
+	it := s.Bucket.List(&blob.ListOptions{Prefix: manifestsPrefix + prefix})
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {

@@ -60,7 +60,7 @@ func TestStore_PutManifest(t *testing.T) {
 		if err := s.PutManifest(ctx, "b", m); err != nil {
 			t.Fatal(err)
 		}
-		ids, err := s.ListManifests(ctx)
+		ids, err := s.ListManifests(ctx, "")
 		if err != nil || !slices.Equal(ids, []string{"a", "b"}) {
 			t.Fatalf("ListManifests = %v, %v", ids, err)
 		}

@@ -198,6 +198,36 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	if n := versionManifests(); n != 5 {
 		t.Errorf("%d version manifests in the region stores, want 5", n)
 	}
+
+	// Dropping westeurope and westus2's second replica: refused while the
+	// safety profile protects replicated regions, done once it allows it.
+	update := func(safety *armcompute.GalleryImageVersionSafetyProfile) error {
+		p, err := versions.BeginUpdate(ctx, "images", "gal", "ubuntu", "1.0.0", armcompute.GalleryImageVersionUpdate{
+			Properties: &armcompute.GalleryImageVersionProperties{SafetyProfile: safety,
+				PublishingProfile: &armcompute.GalleryImageVersionPublishingProfile{TargetRegions: []*armcompute.TargetRegion{
+					{Name: to.Ptr("eastus")}, {Name: to.Ptr("westus2"), RegionalReplicaCount: to.Ptr[int32](1)}}}}}, nil)
+		if err != nil {
+			return err
+		}
+		_, err = p.PollUntilDone(ctx, pollOpts)
+		return err
+	}
+	wantResponseError(t, "removing a replicated region", update(nil), 409, "OperationNotAllowed")
+	if err := update(&armcompute.GalleryImageVersionSafetyProfile{AllowDeletionOfReplicatedLocations: to.Ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = versions.Get(ctx, "images", "gal", "ubuntu", "1.0.0", &armcompute.GalleryImageVersionsClientGetOptions{
+		Expand: to.Ptr(armcompute.ReplicationStatusTypesReplicationStatus)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := got.Properties.ReplicationStatus; len(rs.Summary) != 2 || *rs.AggregatedState != armcompute.AggregatedReplicationStateCompleted {
+		t.Errorf("replication status after dropping a region: %+v", rs)
+	}
+	// The source copy, and one replica in eastus and in westus2.
+	if n := versionManifests(); n != 3 {
+		t.Errorf("%d version manifests after dropping a region and a replica, want 3", n)
+	}
 	del, err := versions.BeginDelete(ctx, "images", "gal", "ubuntu", "1.0.0", nil)
 	if err != nil {
 		t.Fatal(err)

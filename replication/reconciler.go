@@ -150,6 +150,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 			return err
 		}
 	}
+	if err := r.prune(ctx, id); err != nil {
+		return err
+	}
 	_, _, err = r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
 		if old == nil {
 			return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
@@ -240,6 +243,46 @@ func (r *Reconciler) sourceContent(ctx context.Context, id galleon.ImageVersionI
 		}
 		return "disk-" + disk.Properties.UniqueID, nil
 	}
+}
+
+// prune removes the replicas the publishing profile no longer asks for:
+// every replica in a region that is no longer a target, and those beyond a
+// region's replica count. The version's own source copies stay. The
+// profile is read again here, so that a pass started before an update
+// never removes replicas the update asked for.
+func (r *Reconciler) prune(ctx context.Context, id galleon.ImageVersionID) error {
+	v, err := r.Store.GetImageVersion(ctx, id)
+	if err != nil {
+		return err
+	}
+	want := map[string]int{}
+	for _, tr := range v.Properties.PublishingProfile.TargetRegions {
+		want[galleon.NormalizeLocation(tr.Name)] = 1
+		if tr.RegionalReplicaCount != nil {
+			want[galleon.NormalizeLocation(tr.Name)] = int(*tr.RegionalReplicaCount)
+		}
+	}
+	prefix := galleon.VersionManifestPrefix(id)
+	for region, stores := range r.Regions {
+		for _, st := range stores {
+			ids, err := st.ListManifests(ctx, prefix)
+			if err != nil {
+				return fmt.Errorf("pruning replicas in %s: %w", region, err)
+			}
+			for _, mid := range ids {
+				if n, ok := galleon.VersionManifestReplica(mid); ok && n >= want[region] {
+					if err := st.DeleteManifest(ctx, mid); err != nil {
+						return fmt.Errorf("pruning replicas in %s: %w", region, err)
+					}
+					if r.Logger != nil {
+						r.Logger.Info("removed a replica no longer asked for", slog.String("version", id.String()),
+							slog.String("region", region), slog.Int("replica", n))
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // recordDisks fills in the size and digest of disks whose source was only
