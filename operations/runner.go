@@ -20,8 +20,19 @@ import (
 // Handler does the work of one operation kind. It must be safe to repeat:
 // a crash after the work but before completion runs it again. Returning a
 // *galleon.Error fails the operation with that error; any other error is
-// treated as transient and retried later.
+// treated as transient and retried later, up to the runner's MaxAttempts.
+// A handler that records failure details of its own (a region marked
+// Failed) asks LastAttempt whether this is its last chance to.
 type Handler func(ctx context.Context, op *galleon.Operation) error
+
+type lastAttemptKey struct{}
+
+// LastAttempt reports whether the handler running with ctx is on its
+// operation's last attempt: a transient error now fails the operation.
+func LastAttempt(ctx context.Context) bool {
+	last, _ := ctx.Value(lastAttemptKey{}).(bool)
+	return last
+}
 
 // Store is what the runner needs from the metadata store.
 type Store interface {
@@ -44,6 +55,10 @@ type Runner struct {
 	Lease time.Duration
 	// Interval is how often the runner looks for work without a nudge.
 	Interval time.Duration
+	// MaxAttempts bounds how often an operation is tried (claims by any
+	// node, takeovers after a crash included) before a transient error
+	// fails it; 0 means 10, which with the backoff spans about six minutes.
+	MaxAttempts int
 	Now      func() time.Time
 	Logger   *slog.Logger
 
@@ -59,6 +74,9 @@ func (r *Runner) setDefaults() {
 	}
 	if r.Interval <= 0 {
 		r.Interval = 2 * time.Second
+	}
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 10
 	}
 	if r.Now == nil {
 		r.Now = func() time.Time { return time.Now().UTC() }
@@ -162,7 +180,8 @@ func (r *Runner) run(ctx context.Context, item *galleon.WorkItem) {
 	}
 	log = log.With(slog.String("kind", op.Kind), slog.String("target", op.Target))
 
-	workCtx, stop := context.WithCancel(ctx)
+	last := item.Attempts >= r.MaxAttempts
+	workCtx, stop := context.WithCancel(context.WithValue(ctx, lastAttemptKey{}, last))
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
@@ -186,11 +205,15 @@ func (r *Runner) run(ctx context.Context, item *galleon.WorkItem) {
 	if !ok {
 		opErr = galleon.Errorf(galleon.CodeInternal, "No handler is registered for operations of kind %q.", op.Kind)
 	} else if err := h(workCtx, op); err != nil && !errors.As(err, &opErr) {
-		stop()
-		<-renewed
-		log.Warn("operation failed; will retry", slog.Any("err", err), slog.Int("attempt", item.Attempts))
-		_ = r.Store.ReleaseWork(ctx, *item, r.Now().Add(backoff(item.Attempts)))
-		return
+		if last {
+			opErr = galleon.Errorf(galleon.CodeInternal, "The operation failed after %d attempts: %v", item.Attempts, err)
+		} else {
+			stop()
+			<-renewed
+			log.Warn("operation failed; will retry", slog.Any("err", err), slog.Int("attempt", item.Attempts))
+			_ = r.Store.ReleaseWork(ctx, *item, r.Now().Add(backoff(item.Attempts)))
+			return
+		}
 	}
 	stop()
 	<-renewed

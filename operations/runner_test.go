@@ -140,3 +140,35 @@ func TestRunner_NudgeRunsSoon(t *testing.T) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestRunner_GivesUpAfterMaxAttempts fails an operation whose handler
+// keeps failing transiently, telling the handler when it is on its last
+// attempt.
+func TestRunner_GivesUpAfterMaxAttempts(t *testing.T) {
+	f := fixture(t)
+	begin(t, f, "flaky", "flaky")
+	var lasts []bool
+	r := &operations.Runner{Store: f.Store, Holder: "node-a", MaxAttempts: 3, Handlers: map[string]operations.Handler{
+		"flaky": func(ctx context.Context, _ *galleon.Operation) error {
+			lasts = append(lasts, operations.LastAttempt(ctx))
+			return errors.New("connection refused")
+		},
+	}}
+	// Backoffs of 1 s and 2 s separate the three attempts.
+	for _, wait := range []time.Duration{0, 1100 * time.Millisecond, 2100 * time.Millisecond} {
+		time.Sleep(wait)
+		if err := r.RunPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(lasts) != "[false false true]" {
+		t.Fatalf("LastAttempt over the attempts: %v", lasts)
+	}
+	op := status(t, f, "flaky")
+	if op.Status != galleon.OperationFailed || op.Error == nil || op.Error.Code != galleon.CodeInternal {
+		t.Fatalf("after the last attempt: %s, %+v", op.Status, op.Error)
+	}
+	if err := r.RunPending(context.Background()); err != nil || len(lasts) != 3 {
+		t.Fatalf("a failed operation ran again: %v, %d attempts", err, len(lasts))
+	}
+}

@@ -6,6 +6,7 @@
 package replication
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/operations"
 )
 
 // Store is what replication needs from the metadata store.
@@ -129,8 +131,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 		m, err := r.sourceManifest(ctx, id, src, srcRegion, d)
 		if err != nil {
 			var ge *galleon.Error
-			if errors.As(err, &ge) {
+			switch {
+			case errors.As(err, &ge):
 				return r.fail(ctx, id, srcRegion, ge.Message)
+			case operations.LastAttempt(ctx):
+				return r.fail(ctx, id, srcRegion, "Reading the source failed repeatedly; the last error: "+err.Error())
 			}
 			return err
 		}
@@ -145,10 +150,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 	for _, m := range manifests {
 		total += m.Size
 	}
+	// One region's trouble does not hold up the others: each is tried,
+	// and the pass ends with the first failure, or a retry if any region
+	// failed transiently (regions already complete cost a manifest read
+	// each when retried).
+	var failed, transient error
 	for _, tr := range v.Properties.PublishingProfile.TargetRegions {
-		if err := r.replicateRegion(ctx, id, src, tr, manifests, total); err != nil {
-			return err
+		err := r.replicateRegion(ctx, id, src, tr, manifests, total)
+		var ge *galleon.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ge):
+			failed = cmp.Or(failed, err)
+		case operations.LastAttempt(ctx):
+			failed = cmp.Or(failed, r.fail(ctx, id, galleon.NormalizeLocation(tr.Name),
+				"Copying failed repeatedly; the last error: "+err.Error()))
+		default:
+			transient = errors.Join(transient, err)
 		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if transient != nil {
+		return transient
 	}
 	if err := r.prune(ctx, id); err != nil {
 		return err

@@ -52,6 +52,9 @@ type Config struct {
 	RegionBuckets []string
 	// WorkLease is how long a node holds background work without renewing.
 	WorkLease time.Duration
+	// WorkMaxAttempts bounds the tries of a long-running operation that
+	// keeps failing transiently before it, and its region, are Failed.
+	WorkMaxAttempts int
 }
 
 func newServeCommand() *cobra.Command {
@@ -88,6 +91,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&c.PageSize, "list-page-size", armapi.DefaultPageSize, "items per page of ARM lists")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
+	f.IntVar(&c.WorkMaxAttempts, "work-max-attempts", 10, "how often a long-running operation is tried (with backoff 1s, 2s, 4s, … up to 1m) before a transient error fails it")
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
 }
@@ -207,10 +211,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Blobs = &blobapi.Server{Authorize: signer.Authorize, Upload: disks.Upload, Content: disks.Content, Logger: m.Logger}
 
 	m.Runner = &operations.Runner{
-		Store:  m.Store,
-		Holder: nodeID(),
-		Lease:  c.WorkLease,
-		Logger: m.Logger,
+		Store:       m.Store,
+		Holder:      nodeID(),
+		Lease:       c.WorkLease,
+		MaxAttempts: c.WorkMaxAttempts,
+		Logger:      m.Logger,
 		Handlers: map[string]operations.Handler{
 			galleon.OperationDeleteResourceGroup:   operations.DeleteResourceGroup(m.Store),
 			galleon.OperationReplicateImageVersion: reconciler.Handle,
