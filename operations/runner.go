@@ -59,8 +59,8 @@ type Runner struct {
 	// node, takeovers after a crash included) before a transient error
 	// fails it; 0 means 10, which with the backoff spans about six minutes.
 	MaxAttempts int
-	Now      func() time.Time
-	Logger   *slog.Logger
+	Now         func() time.Time
+	Logger      *slog.Logger
 
 	nudge  chan struct{}
 	cancel context.CancelFunc
