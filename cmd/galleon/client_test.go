@@ -67,3 +67,54 @@ func TestServerError(t *testing.T) {
 		})
 	}
 }
+
+func TestConnection_Credentials(t *testing.T) {
+	dir := t.TempDir()
+	file := &Credentials{TenantID: "file-tenant", SubscriptionID: "file-sub", ClientID: "file-client", ClientSecret: "file-secret",
+		ResourceManagerEndpoint: "https://127.0.0.1:8443/", AuthorityHost: "https://127.0.0.1:8443/", CACertificate: "/data/tls/ca.pem"}
+	if err := writeCredentials(dir, file); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID"} {
+		t.Setenv(v, "")
+	}
+
+	t.Run("File", func(t *testing.T) {
+		c, err := (&connection{DataDir: dir}).credentials()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TenantID != "file-tenant" || c.ClientSecret != "file-secret" || c.Audience != defaultAudience || c.CACertificate != "/data/tls/ca.pem" {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("Overrides", func(t *testing.T) {
+		t.Setenv("AZURE_CLIENT_ID", "env-client")
+		t.Setenv("AZURE_CLIENT_SECRET", "env-secret")
+		c, err := (&connection{DataDir: dir, Endpoint: "https://galleon.example:9443", CACert: "/etc/ca.pem"}).credentials()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ClientID != "env-client" || c.ClientSecret != "env-secret" || c.TenantID != "file-tenant" ||
+			c.ResourceManagerEndpoint != "https://galleon.example:9443/" || c.AuthorityHost != "https://galleon.example:9443/" || c.CACertificate != "/etc/ca.pem" {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("EnvOnly", func(t *testing.T) {
+		t.Setenv("AZURE_TENANT_ID", "t")
+		t.Setenv("AZURE_CLIENT_ID", "c")
+		t.Setenv("AZURE_CLIENT_SECRET", "s")
+		t.Setenv("AZURE_SUBSCRIPTION_ID", "sub")
+		c, err := (&connection{DataDir: t.TempDir(), Endpoint: "https://h:1"}).credentials()
+		if err != nil || c.AuthorityHost != "https://h:1/" || c.SubscriptionID != "sub" {
+			t.Errorf("got %+v, %v", c, err)
+		}
+	})
+	t.Run("ErrMissing", func(t *testing.T) {
+		t.Setenv("AZURE_TENANT_ID", "t")
+		_, err := (&connection{DataDir: t.TempDir()}).credentials()
+		if err == nil || !strings.Contains(err.Error(), "--endpoint") || !strings.Contains(err.Error(), "AZURE_CLIENT_SECRET") || strings.Contains(err.Error(), "AZURE_TENANT_ID") {
+			t.Errorf("got %v, want an error naming what is missing", err)
+		}
+	})
+}

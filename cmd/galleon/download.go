@@ -54,7 +54,8 @@ from it (createOption FromImage) in the version's resource group, in the region
 --location (one of the version's target regions), and deleted afterwards, also
 when the download fails. --lun picks a data disk; without it, the OS disk.
 
-The bytes go to FILE.partial, renamed to FILE once complete and verified. If
+FILE must not exist. The bytes go to FILE.partial, renamed to FILE once
+complete and verified. If
 FILE.partial exists, the download continues from its size: an interrupted
 download resumes by running the same command again. After the download the
 file's sha256 is printed and compared with the server's galleonSha256; on a

@@ -179,27 +179,12 @@ func runWatch(ctx context.Context, stdout, stderr io.Writer, c *watchConfig) err
 		}
 		s := statusOf(&resp.GalleryImageVersion)
 		display.update(s)
-		switch s.ProvisioningState {
-		case string(armcompute.GalleryProvisioningStateSucceeded):
-			display.close(true)
-			var regions []string
-			for _, r := range s.Regions {
-				regions = append(regions, r.Region+" "+r.State)
+		if done, err := outcome(name, s); done {
+			display.close(err == nil)
+			if err == nil {
+				fmt.Fprintln(stdout, summary(name, s))
 			}
-			fmt.Fprintf(stdout, "image version %s: Succeeded (%s)\n", name, strings.Join(regions, ", "))
-			return nil
-		case string(armcompute.GalleryProvisioningStateFailed):
-			display.close(false)
-			var failed []string
-			for _, r := range s.Regions {
-				if r.State != string(armcompute.ReplicationStateCompleted) {
-					failed = append(failed, r.String())
-				}
-			}
-			if len(failed) == 0 {
-				failed = append(failed, "no region reports a failure")
-			}
-			return fmt.Errorf("image version %s: replication Failed: %s", name, strings.Join(failed, "; "))
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -208,6 +193,36 @@ func runWatch(ctx context.Context, stdout, stderr io.Writer, c *watchConfig) err
 		case <-tick.C:
 		}
 	}
+}
+
+// outcome says whether s is final: Succeeded (nil) or Failed (an error
+// naming the regions that did not complete, with their details).
+func outcome(name string, s versionStatus) (done bool, err error) {
+	switch s.ProvisioningState {
+	case string(armcompute.GalleryProvisioningStateSucceeded):
+		return true, nil
+	case string(armcompute.GalleryProvisioningStateFailed):
+		var failed []string
+		for _, r := range s.Regions {
+			if r.State != string(armcompute.ReplicationStateCompleted) {
+				failed = append(failed, r.String())
+			}
+		}
+		if len(failed) == 0 {
+			failed = append(failed, "no region reports a failure")
+		}
+		return true, fmt.Errorf("image version %s: replication Failed: %s", name, strings.Join(failed, "; "))
+	}
+	return false, nil
+}
+
+// summary is the line watch ends with on success.
+func summary(name string, s versionStatus) string {
+	regions := make([]string, len(s.Regions))
+	for i, r := range s.Regions {
+		regions[i] = r.Region + " " + r.State
+	}
+	return fmt.Sprintf("image version %s: %s (%s)", name, s.ProvisioningState, strings.Join(regions, ", "))
 }
 
 // lineDisplay prints a line per region whose status changed.
