@@ -370,3 +370,53 @@ func notFoundErr(err error) bool {
 	var re *azcore.ResponseError
 	return err != nil && errors.As(err, &re) && re.StatusCode == 404
 }
+
+// TestCLI_WatchFailedRegion watches a version whose westus2 storage is
+// broken (its bucket folder replaced by a file): watch follows it to
+// Failed and exits non-zero, naming westus2 and why, not eastus.
+func TestCLI_WatchFailedRegion(t *testing.T) {
+	vhdPath, _ := makeFixedVHD(t, 21<<20)
+	westus2 := filepath.Join(t.TempDir(), "westus2")
+	s := StartServer(t, "--work-max-attempts", "2",
+		"--region-bucket", "westus2=file://"+westus2+"?create_dir=1&no_tmp_dir=1&metadata=skip")
+	sdk := NewSDK(t, s)
+	ctx := context.Background()
+	sdk.createGroup(t, "cli")
+	mustRunCLI(t, s, "upload", vhdPath, "-g", "cli", "--snapshot", "os", "--location", "eastus")
+	if _, err := sdk.createGallery(ctx, "cli", "gal", armcompute.Gallery{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.createImage(ctx, "cli", "gal", "img", linuxImage("p", "o", "s")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(westus2); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(westus2, []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	versions, err := armcompute.NewGalleryImageVersionsClient(s.Creds.SubscriptionID, sdk.Cred, &arm.ClientOptions{ClientOptions: sdk.opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := versions.BeginCreateOrUpdate(ctx, "cli", "gal", "img", "1.0.0", armcompute.GalleryImageVersion{Location: to.Ptr("eastus"),
+		Properties: &armcompute.GalleryImageVersionProperties{
+			StorageProfile: &armcompute.GalleryImageVersionStorageProfile{Source: &armcompute.GalleryArtifactVersionFullSource{
+				ID: to.Ptr("/subscriptions/" + s.Creds.SubscriptionID + "/resourceGroups/cli/providers/Microsoft.Compute/snapshots/os")}},
+			PublishingProfile: &armcompute.GalleryImageVersionPublishingProfile{TargetRegions: []*armcompute.TargetRegion{
+				{Name: to.Ptr("eastus")}, {Name: to.Ptr("westus2")}}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, s, "watch", "-g", "cli", "--gallery", "gal", "--image", "img", "--version", "1.0.0", "--interval", "200ms")
+	var exit *exec.ExitError
+	if !errors.As(r.Err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("watch of a failed version: %v, want a non-zero exit", r.Err)
+	}
+	last := strings.TrimSpace(r.Stderr[strings.LastIndex(strings.TrimSpace(r.Stderr), "\n")+1:])
+	if !strings.Contains(last, "replication Failed") || !strings.Contains(last, "westus2: Failed") || strings.Contains(last, "eastus") {
+		t.Errorf("watch's error %q should name westus2's failure and details, and not eastus", last)
+	}
+	if !strings.Contains(r.Stderr, "eastus: Completed 100%") {
+		t.Errorf("watch does not show eastus completing")
+	}
+}
