@@ -371,6 +371,23 @@ func checkRemovedRegions(old, new *ImageVersion) error {
 		strings.Join(removed, ", "))
 }
 
+// HasSources reports whether the profile names any source, whole or per
+// disk.
+func (p VersionStorageProfile) HasSources() bool {
+	if p.Source != nil && p.Source.ID != "" {
+		return true
+	}
+	if p.OSDiskImage != nil && p.OSDiskImage.Source != nil && (p.OSDiskImage.Source.ID != "" || p.OSDiskImage.Source.URI != "") {
+		return true
+	}
+	for _, d := range p.DataDiskImages {
+		if d.Source != nil && (d.Source.ID != "" || d.Source.URI != "") {
+			return true
+		}
+	}
+	return false
+}
+
 func sameSources(a, b VersionStorageProfile) bool {
 	src := func(p VersionStorageProfile) []string {
 		var out []string
@@ -390,7 +407,7 @@ func sameSources(a, b VersionStorageProfile) bool {
 		return out
 	}
 	// An update may omit the storage profile entirely: that keeps it.
-	if len(src(b)) == 0 {
+	if !b.HasSources() {
 		return true
 	}
 	return slices.Equal(src(a), src(b))

@@ -140,6 +140,16 @@ func (s *Server) patchImageVersion(w http.ResponseWriter, r *request) error {
 // stores the version and starts replication.
 func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.ImageVersion) error {
 	now := s.now()
+	existing, err := s.Store.GetImageVersion(r.Context(), v.ID)
+	if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		return err
+	}
+	// Sources cannot change, and some clients (az sig image-version
+	// update) send the storage profile back without them: that keeps the
+	// version's own.
+	if existing != nil && !v.Properties.StorageProfile.HasSources() {
+		v.Properties.StorageProfile = existing.Properties.StorageProfile
+	}
 	if err := v.Validate(s.Regions, now); err != nil {
 		return err
 	}
@@ -149,10 +159,6 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 			"Can not perform requested operation on nested resource. Parent resource '%s' not found.", v.ID.Image)
 	}
 	if err != nil {
-		return err
-	}
-	existing, err := s.Store.GetImageVersion(r.Context(), v.ID)
-	if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 		return err
 	}
 	if existing == nil {

@@ -15,20 +15,12 @@ func TestAzCLI_ImageVersions(t *testing.T) {
 	s := StartServer(t)
 	az := NewAz(t, s)
 	az.Login()
-	sub := s.Creds.SubscriptionID
 	az.MustJSON(nil, "group", "create", "-n", "azImages", "-l", "eastus")
-	// az 2.45's "snapshot create --source <blob url>" fails inside the
-	// client (it prints only 'core') before sending anything for a blob
-	// URL outside *.blob.core.windows.net, so the snapshot is imported
-	// through az rest, which sends the same PUT.
 	var snap map[string]any
-	snapID := "/subscriptions/" + sub + "/resourceGroups/azImages/providers/Microsoft.Compute/snapshots/osSnap"
-	body := `{"location":"eastus","properties":{"osType":"Linux","creationData":{"createOption":"Import","sourceUri":"` + source + `"}}}`
-	az.MustJSON(&snap, "rest", "--method", "put", "--url", snapID+"?api-version=2022-07-02", "--body", body)
-	if props, _ := snap["properties"].(map[string]any); props["diskState"] != "Unattached" {
-		t.Fatalf("importing a snapshot through az rest: %v", snap)
+	az.MustJSON(&snap, "snapshot", "create", "-g", "azImages", "-n", "osSnap", "--source", source)
+	if snap["diskState"] != "Unattached" || snap["diskSizeBytes"] != float64(24<<20) {
+		t.Fatalf("az snapshot create --source <blob url>: %v", snap)
 	}
-	snap["id"] = snapID
 	az.MustJSON(nil, "sig", "create", "-g", "azImages", "-r", "azGallery")
 	az.MustJSON(nil, "sig", "image-definition", "create", "-g", "azImages", "-r", "azGallery", "-i", "ubuntu",
 		"--publisher", "p", "--offer", "o", "--sku", "s", "--os-type", "Linux", "--os-state", "Generalized")
@@ -46,16 +38,12 @@ func TestAzCLI_ImageVersions(t *testing.T) {
 		t.Fatalf("az sig image-version show --expand ReplicationStatus: %v", rs)
 	}
 
-	// Debian's az 2.45 fails inside the client on "sig image-version
-	// update" (a model module missing from its packaged SDK; it prints only
-	// 'core', like "snapshot create --source <url>"), so the update goes
-	// through az rest, which sends the PATCH the command would.
-	versionID := "/subscriptions/" + sub + "/resourceGroups/azImages/providers/Microsoft.Compute/galleries/azGallery/images/ubuntu/versions/1.0.0"
-	az.MustJSON(&v, "rest", "--method", "patch", "--url", versionID+"?api-version=2022-03-03",
-		"--body", `{"properties":{"publishingProfile":{"excludeFromLatest":true}}}`)
-	props, _ := v["properties"].(map[string]any)
-	if pp, _ := props["publishingProfile"].(map[string]any); pp["excludeFromLatest"] != true {
-		t.Fatalf("updating through az rest: %v", v)
+	// The update sends the version back without its source (the client
+	// drops it); the server keeps the version's own.
+	az.MustJSON(&v, "sig", "image-version", "update", "-g", "azImages", "-r", "azGallery", "-i", "ubuntu", "-e", "1.0.0",
+		"--set", "publishingProfile.excludeFromLatest=true")
+	if pp, _ := v["publishingProfile"].(map[string]any); pp["excludeFromLatest"] != true {
+		t.Fatalf("az sig image-version update: %v", v)
 	}
 	az.MustJSON(nil, "sig", "image-version", "wait", "-g", "azImages", "-r", "azGallery", "-i", "ubuntu", "-e", "1.0.0", "--custom", "provisioningState=='Succeeded'")
 	az.MustJSON(&v, "sig", "image-version", "show", "-g", "azImages", "-r", "azGallery", "-i", "ubuntu", "-e", "1.0.0")
