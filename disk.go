@@ -227,6 +227,12 @@ type DiskData interface {
 	// CopyContent gives the disk the content of source, a disk or snapshot
 	// in the same region, and returns the content's sha256.
 	CopyContent(ctx context.Context, d, source *Disk) (string, error)
+	// EmptyContent gives an Empty disk its content: a fixed VHD of size
+	// zero bytes, and returns the content's sha256.
+	EmptyContent(ctx context.Context, d *Disk, size int64) (string, error)
+	// DeleteDiskContent removes a deleted disk's content and any upload
+	// in progress; chunks they alone named become garbage.
+	DeleteDiskContent(ctx context.Context, d *Disk) error
 	// ImageDiskContent gives one disk of a managed image its own copy of
 	// the content of source, a disk or snapshot in the image's region, or
 	// when source is nil, of the VHD at the disk's blob URI (errors then

@@ -123,7 +123,8 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 	// store's transaction.
 	var content *imageContent
 	opt := body.Properties.CreationData.CreateOption
-	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) || strings.EqualFold(opt, galleon.CreateCopy) {
+	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) || strings.EqualFold(opt, galleon.CreateCopy) ||
+		strings.EqualFold(opt, galleon.CreateEmpty) {
 		existing, err := s.Store.GetDisk(r.Context(), id)
 		if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			return err
@@ -138,6 +139,8 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 				content, err = s.contentFromImport(r, &probe)
 			case galleon.CreateCopy:
 				content, err = s.contentFromCopy(r, &probe)
+			case galleon.CreateEmpty:
+				content, err = s.contentFromEmpty(r, &probe)
 			default:
 				content, err = s.contentFromImage(r, &probe)
 			}
@@ -234,14 +237,25 @@ func (s *Server) patchDisk(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// deleteDisk removes the disk, then its bytes: images and versions made
+// from it hold their own copies.
 func (s *Server) deleteDisk(w http.ResponseWriter, r *request) error {
-	deleted, err := s.Store.DeleteDisk(r.Context(), diskID(r))
+	id := diskID(r)
+	d, err := s.Store.GetDisk(r.Context(), id)
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if !deleted {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+	if _, err := s.Store.DeleteDisk(r.Context(), id); err != nil {
+		return err
+	}
+	if s.DiskData != nil {
+		if err := s.DiskData.DeleteDiskContent(r.Context(), d); err != nil {
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -449,6 +463,17 @@ func (s *Server) contentFromCopy(r *request, d *galleon.Disk) (*imageContent, er
 		return nil, err
 	}
 	return &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha, size: source.Properties.DiskSizeBytes, osType: source.Properties.OSType}, nil
+}
+
+// contentFromEmpty makes an Empty disk's all-zero content.
+func (s *Server) contentFromEmpty(r *request, d *galleon.Disk) (*imageContent, error) {
+	d.Properties.UniqueID = uuid.NewString()
+	size := int64(*d.Properties.DiskSizeGB) << 30
+	sha, err := s.DiskData.EmptyContent(r.Context(), d, size)
+	if err != nil {
+		return nil, err
+	}
+	return &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha, size: &size}, nil
 }
 
 // contentFromImport reads an Import disk's source into new content.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/vhd"
@@ -248,6 +250,47 @@ func (x *Disks) ImageDiskContent(ctx context.Context, img *galleon.ManagedImage,
 		return "", 0, err
 	}
 	return m.Digest.String(), m.Size, nil
+}
+
+// EmptyContent stores an all-zero fixed VHD of size bytes (plus footer)
+// as the disk's content, without reading or writing the zeros.
+func (x *Disks) EmptyContent(ctx context.Context, d *galleon.Disk, size int64) (string, error) {
+	store, ok := x.Stores[galleon.NormalizeLocation(d.Location)]
+	if !ok {
+		return "", fmt.Errorf("no store for region %s", d.Location)
+	}
+	id, err := uuid.Parse(d.Properties.UniqueID)
+	if err != nil {
+		return "", err
+	}
+	footer, err := vhd.NewFixedFooter(size, time.Now(), id)
+	if err != nil {
+		return "", err
+	}
+	tail, err := footer.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	m, _, err := store.IngestZerosThen(ctx, contentName(d.Properties.UniqueID), size, tail)
+	if err != nil {
+		return "", err
+	}
+	return m.Digest.String(), nil
+}
+
+// DeleteDiskContent removes a disk's content manifest and its staged
+// upload, if any.
+func (x *Disks) DeleteDiskContent(ctx context.Context, d *galleon.Disk) error {
+	store, ok := x.Stores[galleon.NormalizeLocation(d.Location)]
+	if !ok || d.Properties.UniqueID == "" {
+		return nil
+	}
+	if d.Properties.CreationData.UploadSizeBytes != nil {
+		if err := (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d)); err != nil {
+			return err
+		}
+	}
+	return store.DeleteManifest(ctx, contentName(d.Properties.UniqueID))
 }
 
 // DeleteImageContent removes a managed image's manifests; chunks they

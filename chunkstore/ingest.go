@@ -171,7 +171,17 @@ func (s *Store) ingest(ctx context.Context, r io.Reader, st *Stats) (*Manifest, 
 // made this way without reading or chunking anything; only the
 // whole-content digest still hashes every zero (about 2 GB/s per core).
 func (s *Store) IngestZeros(ctx context.Context, id string, size int64) (m *Manifest, st Stats, err error) {
+	return s.IngestZerosThen(ctx, id, size, nil)
+}
+
+// IngestZerosThen is IngestZeros followed by the bytes of tail (at most
+// MaxChunkSize), as one more chunk: an empty fixed VHD is zeros and then
+// its footer.
+func (s *Store) IngestZerosThen(ctx context.Context, id string, size int64, tail []byte) (m *Manifest, st Stats, err error) {
 	defer wrap(&err, "ingest %d zeros as %s", size, id)
+	if len(tail) > MaxChunkSize {
+		return nil, st, fmt.Errorf("a tail of %d bytes is more than a chunk", len(tail))
+	}
 	key, err := manifestKey(id)
 	if err != nil {
 		return nil, st, err
@@ -189,14 +199,23 @@ func (s *Store) IngestZeros(ctx context.Context, id string, size int64) (m *Mani
 			whole.Write(zeros)
 		}
 	}
-	if tail := size % MinChunkSize; tail > 0 {
-		m.append(Sum(zeros[:tail]), tail)
-		whole.Write(zeros[:tail])
+	if rest := size % MinChunkSize; rest > 0 {
+		m.append(Sum(zeros[:rest]), rest)
+		whole.Write(zeros[:rest])
+	}
+	zeroChunks := len(m.Chunks)
+	if len(tail) > 0 {
+		m.append(Sum(tail), int64(len(tail)))
+		whole.Write(tail)
 	}
 	whole.Sum(m.Digest[:0])
 	err = s.withWriterLock(ctx, func(ctx context.Context) error {
-		for _, c := range m.Chunks {
-			written, err := s.putChunk(ctx, c.Digest, zeros[:c.Size])
+		for i, c := range m.Chunks {
+			data := zeros[:c.Size]
+			if i >= zeroChunks {
+				data = tail
+			}
+			written, err := s.putChunk(ctx, c.Digest, data)
 			if err != nil {
 				return err
 			}

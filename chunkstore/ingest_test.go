@@ -122,6 +122,24 @@ func TestStore_IngestZeros(t *testing.T) {
 	}
 }
 
+func TestStore_IngestZerosThen(t *testing.T) {
+	s := MustMemStore(t)
+	tail := []byte("a footer that follows the zeros")
+	for _, size := range []int64{0, 5, chunkstore.MinChunkSize, 20<<20 + 3} {
+		got, _, err := s.IngestZerosThen(context.Background(), "made", size, tail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(make([]byte, size), tail...)
+		if got.Size != int64(len(want)) || got.Digest != chunkstore.Sum(want) || got.Validate() != nil {
+			t.Errorf("IngestZerosThen(%d): size %d, digest %s, valid %v", size, got.Size, got.Digest, got.Validate())
+		}
+		if data := MustReadAll(t, s, got); !bytes.Equal(data, want) {
+			t.Errorf("IngestZerosThen(%d) reads back other bytes", size)
+		}
+	}
+}
+
 // TestStore_Ingest_Delta is the delta acceptance at package level:
 // a 64 MiB image with about 1% of its bytes changed in a few contiguous runs
 // adds at most 5% of the image in new chunks.

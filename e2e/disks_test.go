@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
+
+	"github.com/galleon-project/galleon/vhd"
 )
 
 // TestSDK_DisksAndSnapshots drives disks and snapshots through the SDK's
@@ -65,6 +72,14 @@ func TestSDK_DisksAndSnapshots(t *testing.T) {
 	if *disk.Properties.DiskState != armcompute.DiskStateUnattached || *disk.Properties.DiskSizeBytes != 2<<30 || *disk.Location != "westus2" {
 		t.Errorf("an empty disk: %+v", disk.Properties)
 	}
+	// Its content is a 2 GiB fixed VHD of zeros, made without writing them.
+	footer, err := vhd.ParseFooter(diskRange(t, s, *disk.Name, 2<<30, 512))
+	if err != nil || footer.CurrentSize != 2<<30 || footer.DiskType != vhd.DiskTypeFixed {
+		t.Errorf("the empty disk's footer: %+v, %v", footer, err)
+	}
+	if mid := diskRange(t, s, *disk.Name, 1<<30, 1<<20); !bytes.Equal(mid, make([]byte, 1<<20)) {
+		t.Error("the empty disk holds something other than zeros")
+	}
 
 	got, err := snaps.Get(ctx, "SOURCES", "OSSNAP", nil)
 	if err != nil || *got.Name != "osSnap" {
@@ -116,4 +131,35 @@ func TestSDK_DisksAndSnapshots(t *testing.T) {
 	}
 	_, err = snaps.Get(ctx, "sources", "osSnap", nil)
 	wantResponseError(t, "a deleted snapshot", err, 404, "ResourceNotFound")
+}
+
+// diskRange reads count bytes at offset of a disk's content through a read
+// SAS, with a ranged GET as a downloader would.
+func diskRange(t *testing.T, s *Server, name string, offset, count int64) []byte {
+	t.Helper()
+	path := "/subscriptions/" + s.Creds.SubscriptionID + "/resourceGroups/sources/providers/Microsoft.Compute/disks/" + name + "/beginGetAccess?api-version=2025-01-02"
+	status, _, access := s.Do(t, "POST", path, s.Token(t), map[string]any{"access": "Read", "durationInSeconds": 600})
+	sas, _ := access["accessSAS"].(string)
+	if status != http.StatusOK || sas == "" {
+		t.Fatalf("beginGetAccess on %s: %d %v", name, status, access)
+	}
+	u, err := url.Parse(sas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, s.URL+u.RequestURI(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+count-1))
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusPartialContent || int64(len(data)) != count {
+		t.Fatalf("ranged read of %s: %s, %d bytes, %v", name, resp.Status, len(data), err)
+	}
+	return data
 }

@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -81,7 +83,7 @@ func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []b
 // back the very bytes that were uploaded.
 func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	_, vhdBytes := makeFixedVHD(t, 64<<20)
-	s := StartServer(t)
+	s := StartServer(t, "--gc-interval", "1s")
 	sdk := NewSDK(t, s)
 	ctx := context.Background()
 	sdk.createGroup(t, "images")
@@ -228,6 +230,13 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	if n := versionManifests(); n != 3 {
 		t.Errorf("%d version manifests after dropping a region and a replica, want 3", n)
 	}
+	dd, err := disks.BeginDelete(ctx, "images", "fromLatest", nil)
+	if err == nil {
+		_, err = dd.PollUntilDone(ctx, pollOpts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	del, err := versions.BeginDelete(ctx, "images", "gal", "ubuntu", "1.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +248,32 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	wantResponseError(t, "a deleted version", err, 404, "ResourceNotFound")
 	if n := versionManifests(); n != 0 {
 		t.Errorf("%d version manifests left after deleting the version", n)
+	}
+	// With the disk made from it gone too, nothing in westus2 names the
+	// version's chunks any more: the collector,
+	// running every second here, deletes them. eastus keeps the snapshot's.
+	chunkFiles := func(region string) int {
+		n := 0
+		filepath.WalkDir(filepath.Join(s.DataDir, "regions", region, "chunks"), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for chunkFiles("westus2") > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := chunkFiles("westus2"); n != 0 {
+		t.Errorf("%d chunks left in westus2 after the version was deleted", n)
+	}
+	if chunkFiles("eastus") == 0 {
+		t.Error("the collector deleted the snapshot's chunks in eastus")
+	}
+	if got := diskDigest(t, s, disks, "images", "fromImage"); got != sha256Hex(vhdBytes) {
+		t.Errorf("the disk made from the deleted version after collection: %s", got)
 	}
 }
 

@@ -55,6 +55,9 @@ type Config struct {
 	// WorkMaxAttempts bounds the tries of a long-running operation that
 	// keeps failing transiently before it, and its region, are Failed.
 	WorkMaxAttempts int
+	// GCInterval is how often the region stores' unreferenced chunks are
+	// collected; zero disables collection.
+	GCInterval time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -91,6 +94,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&c.PageSize, "list-page-size", armapi.DefaultPageSize, "items per page of ARM lists")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
+	f.DurationVar(&c.GCInterval, "gc-interval", 15*time.Minute, "how often chunks no image refers to any more are deleted from the region stores; 0 disables")
 	f.IntVar(&c.WorkMaxAttempts, "work-max-attempts", 10, "how often a long-running operation is tried (with backoff 1s, 2s, 4s, … up to 1m) before a transient error fails it")
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
@@ -110,6 +114,7 @@ type Main struct {
 	HTTP        *http.Server
 	Credentials *Credentials
 	Metrics     *prometheus.Registry
+	Collector   *replication.Collector
 	Blobs       *blobapi.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
@@ -251,7 +256,20 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	return m.Runner.Open()
+	gcBytes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "galleon_chunk_gc_bytes_total",
+		Help: "Bytes of chunks no image referred to, deleted from the region stores by garbage collection.",
+	}, []string{"region"})
+	m.Metrics.MustRegister(gcBytes)
+	m.Collector = &replication.Collector{Regions: stores, Interval: c.GCInterval, Logger: m.Logger,
+		Collected: func(region string, st chunkstore.GCStats) {
+			gcBytes.WithLabelValues(region).Add(float64(st.BytesDeleted))
+		}}
+	if err := m.Runner.Open(); err != nil {
+		return err
+	}
+	m.Collector.Start()
+	return nil
 }
 
 // sharedTLS returns this node's TLS material, signed by the installation's
@@ -384,6 +402,9 @@ func (m *Main) Run(ctx context.Context) error {
 // Close releases everything Open acquired; it is safe after a failed Open.
 func (m *Main) Close() error {
 	var errs []error
+	if m.Collector != nil {
+		m.Collector.Stop()
+	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
 	}
