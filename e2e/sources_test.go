@@ -12,7 +12,7 @@ import (
 // TestSDK_VersionSources publishes versions from each whole-version and
 // blob source: a managed image captured from snapshots (which are deleted
 // afterwards: the image keeps its own copy), another gallery's image
-// version, and a VHD blob in a real Azurite storage account given by uri
+// version, a managed disk, and a VHD blob in a real Azurite storage account given by uri
 // and storageAccountId. Disks made from the results read back the
 // original bytes, and the rules on such sources answer 400.
 func TestSDK_VersionSources(t *testing.T) {
@@ -82,6 +82,17 @@ func TestSDK_VersionSources(t *testing.T) {
 		if err != nil || len(page.Value) != 1 || *page.Value[0].Name != "captured" {
 			t.Fatalf("images of the group: %+v, %v", page.Value, err)
 		}
+	}
+	// A managed disk copied from the OS snapshot, for a version below.
+	cp, err := disks.BeginCreateOrUpdate(ctx, rg, "osdisk", armcompute.Disk{Location: to.Ptr("eastus"),
+		Properties: &armcompute.DiskProperties{CreationData: &armcompute.CreationData{CreateOption: to.Ptr(armcompute.DiskCreateOptionCopy),
+			SourceResourceID: osSnap.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	osDiskResp, err := cp.PollUntilDone(ctx, pollOpts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range []string{"os", "data"} {
 		p, err := snaps.BeginDelete(ctx, rg, name, nil)
@@ -171,6 +182,13 @@ func TestSDK_VersionSources(t *testing.T) {
 		t.Errorf("a version from a blob records %v and %v GB, want the blob's sha256:%s", osImage["galleonSha256"], osImage["sizeInGB"], sha256Hex(blobBytes))
 	}
 
+	// Version 4.0.0 from the managed disk, per disk.
+	v4, err := createVersion("gal", "linux", "4.0.0", "eastus", &armcompute.GalleryImageVersionStorageProfile{
+		OSDiskImage: &armcompute.GalleryOSDiskImage{Source: &armcompute.GalleryDiskImageSource{ID: osDiskResp.ID}}}, "eastus", "westus2")
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Disks made from each version read back the original bytes.
 	fromImage := func(name, location string, version *string, lun *int32) string {
 		p, err := disks.BeginCreateOrUpdate(ctx, rg, name, armcompute.Disk{Location: to.Ptr(location),
@@ -194,6 +212,7 @@ func TestSDK_VersionSources(t *testing.T) {
 		{"v1-lun0", "westus2", v1.ID, to.Ptr[int32](0), dataBytes},
 		{"v2-os", "westeurope", v2.ID, nil, osBytes},
 		{"v2-lun0", "westeurope", v2.ID, to.Ptr[int32](0), dataBytes},
+		{"v4-os", "westus2", v4.ID, nil, osBytes},
 		{"v3-os", "eastus", to.Ptr("/subscriptions/" + s.Creds.SubscriptionID + "/resourceGroups/" + rg +
 			"/providers/Microsoft.Compute/galleries/gal/images/linux/versions/3.0.0"), nil, blobBytes},
 	} {

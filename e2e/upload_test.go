@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -201,6 +202,24 @@ func TestSDK_UploadSealDownload(t *testing.T) {
 		c, _ = blob.NewClientWithNoCredential(other, &blob.ClientOptions{ClientOptions: blobOpts.ClientOptions})
 		if _, err := c.DownloadStream(ctx, nil); !errors.As(err, &re) || re.StatusCode != 403 {
 			t.Fatalf("a SAS used for another blob: %v, want 403", err)
+		}
+	})
+
+	t.Run("ExpiredSAS", func(t *testing.T) {
+		p, err := snaps.BeginGrantAccess(ctx, "uploads", "osSnap", armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead),
+			DurationInSeconds: to.Ptr[int32](1)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := p.PollUntilDone(ctx, pollOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := blob.NewClientWithNoCredential(*resp.AccessSAS, &blob.ClientOptions{ClientOptions: blobOpts.ClientOptions})
+		time.Sleep(2 * time.Second) // SAS expiry has one-second resolution
+		var re *azcore.ResponseError
+		if _, err := c.DownloadStream(ctx, nil); !errors.As(err, &re) || re.StatusCode != 403 {
+			t.Fatalf("an expired SAS: %v, want 403", err)
 		}
 	})
 
