@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -234,5 +236,20 @@ func TestSDK_VersionSources(t *testing.T) {
 	}
 	if got := fromImage("v1-os-again", "eastus", v1.ID, nil); got != sha256Hex(osBytes) {
 		t.Errorf("a disk from 1.0.0 after its image was deleted: %s", got)
+	}
+
+	// Deleting the resource group deletes the bytes of all it held: no
+	// manifest is left in any region.
+	gp, err := sdk.Groups.BeginDelete(ctx, rg, nil)
+	if err == nil {
+		_, err = gp.PollUntilDone(ctx, pollOpts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range []string{"eastus", "westus2", "westeurope"} {
+		if left, _ := os.ReadDir(filepath.Join(s.DataDir, "regions", region, "manifests")); len(left) != 0 {
+			t.Errorf("%d manifests left in %s after the group was deleted, e.g. %s", len(left), region, left[0].Name())
+		}
 	}
 }

@@ -222,7 +222,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxAttempts: c.WorkMaxAttempts,
 		Logger:      m.Logger,
 		Handlers: map[string]operations.Handler{
-			galleon.OperationDeleteResourceGroup:   operations.DeleteResourceGroup(m.Store),
+			galleon.OperationDeleteResourceGroup:   operations.DeleteResourceGroup(m.Store, disks),
 			galleon.OperationReplicateImageVersion: reconciler.Handle,
 		},
 	}
