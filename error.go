@@ -34,6 +34,13 @@ const (
 	CodeMethodNotAllowed             = "MethodNotAllowed"
 	CodeOperationNotAllowed          = "OperationNotAllowed"
 	CodeLeaseLost                    = "LeaseLost"
+	CodeRoleAssignmentExists         = "RoleAssignmentExists"
+	CodeRoleAssignmentNotFound       = "RoleAssignmentNotFound"
+	CodeRoleDefinitionNotFound       = "RoleDefinitionDoesNotExist"
+	CodeRoleDefinitionHasAssignments = "RoleDefinitionHasAssignments"
+	CodeRoleDefinitionExists         = "RoleDefinitionWithSameNameExists"
+	CodeInvalidRoleDefinitionID      = "InvalidRoleDefinitionId"
+	CodePrincipalNotFound            = "PrincipalNotFound"
 	CodeInternal                     = "InternalServerError"
 )
 

@@ -196,9 +196,37 @@ type OperationStore interface {
 	CompleteOperation(ctx context.Context, id, status string, opErr *Error, end time.Time) error
 }
 
-// RoleAssignmentStore keeps role assignments.
+// RoleAssignmentStore keeps role assignments, custom role definitions and
+// the audit log.
 type RoleAssignmentStore interface {
 	// ListRoleAssignmentsForPrincipals returns every assignment to any of
 	// the principals, at any scope.
 	ListRoleAssignmentsForPrincipals(ctx context.Context, principalIDs []string) ([]RoleAssignment, error)
+	// CreateRoleAssignment stores a new assignment. Storing one that exists
+	// under the same name with the same content changes nothing and
+	// reports created false; the same role for the same principal at the
+	// same scope under another name, or the name taken by another
+	// assignment, is RoleAssignmentExists.
+	CreateRoleAssignment(ctx context.Context, a *RoleAssignment) (created bool, err error)
+	// GetRoleAssignment returns RoleAssignmentNotFound when absent.
+	GetRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error)
+	// DeleteRoleAssignment deletes and returns the assignment, or nil when
+	// there was none.
+	DeleteRoleAssignment(ctx context.Context, name string) (*RoleAssignment, error)
+	// ListRoleAssignmentsAtScope returns the assignments at scope and above
+	// it, and when below is set, those under it too.
+	ListRoleAssignmentsAtScope(ctx context.Context, scope string, below bool) ([]RoleAssignment, error)
+	// PutRoleDefinition creates or replaces a custom role; another role
+	// with the same name is RoleDefinitionWithSameNameExists.
+	PutRoleDefinition(ctx context.Context, d *RoleDefinition, subscriptionID string) (created bool, err error)
+	// GetRoleDefinition returns a custom role by GUID, or RoleDefinitionDoesNotExist.
+	GetRoleDefinition(ctx context.Context, guid string) (*RoleDefinition, error)
+	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
+	// DeleteRoleDefinition deletes a custom role and returns it (nil when
+	// absent); RoleDefinitionHasAssignments while it is assigned.
+	DeleteRoleDefinition(ctx context.Context, guid string) (*RoleDefinition, error)
+	// AppendAudit records an event; ListAudit pages through a
+	// subscription's events, newest first.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, subscriptionID string, page Page) ([]AuditEvent, string, error)
 }

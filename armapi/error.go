@@ -37,6 +37,13 @@ var statusByCode = map[string]int{
 	galleon.CodeMethodNotAllowed:             http.StatusMethodNotAllowed,
 	galleon.CodeOperationNotAllowed:          http.StatusConflict,
 	galleon.CodeLeaseLost:                    http.StatusConflict,
+	galleon.CodeRoleAssignmentExists:         http.StatusConflict,
+	galleon.CodeRoleAssignmentNotFound:       http.StatusNotFound,
+	galleon.CodeRoleDefinitionNotFound:       http.StatusNotFound,
+	galleon.CodeRoleDefinitionHasAssignments: http.StatusConflict,
+	galleon.CodeRoleDefinitionExists:         http.StatusConflict,
+	galleon.CodeInvalidRoleDefinitionID:      http.StatusBadRequest,
+	galleon.CodePrincipalNotFound:            http.StatusBadRequest,
 	galleon.CodeInternal:                     http.StatusInternalServerError,
 }
 

@@ -1,17 +1,21 @@
 package authz
 
-import "github.com/galleon-project/galleon"
+import (
+	"strings"
 
-// BuiltIn are Azure's built-in roles that Galleon knows, with Azure's ids and
-// action sets.
+	"github.com/galleon-project/galleon"
+)
+
+// BuiltIn are the built-in roles Galleon knows: Azure's, with Azure's ids
+// and action sets, and one of Galleon's own for downloading image bytes.
 var BuiltIn = []RoleDefinition{
 	{
-		ID: galleon.RoleOwner, RoleName: "Owner", RoleType: "BuiltInRole",
+		ID: galleon.RoleOwner, RoleName: "Owner", RoleType: galleon.BuiltInRole,
 		Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
 		Permissions: []Permission{{Actions: []string{"*"}}},
 	},
 	{
-		ID: galleon.RoleContributor, RoleName: "Contributor", RoleType: "BuiltInRole",
+		ID: galleon.RoleContributor, RoleName: "Contributor", RoleType: galleon.BuiltInRole,
 		Description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
 		Permissions: []Permission{{
 			Actions: []string{"*"},
@@ -28,11 +32,43 @@ var BuiltIn = []RoleDefinition{
 		}},
 	},
 	{
-		ID: galleon.RoleReader, RoleName: "Reader", RoleType: "BuiltInRole",
+		ID: galleon.RoleReader, RoleName: "Reader", RoleType: galleon.BuiltInRole,
 		Description: "View all resources, but does not allow you to make any changes.",
 		Permissions: []Permission{{Actions: []string{"*/read"}}},
 	},
+	{
+		ID: galleon.RoleUserAccessAdministrator, RoleName: "User Access Administrator", RoleType: galleon.BuiltInRole,
+		Description: "Lets you manage user access to Azure resources.",
+		Permissions: []Permission{{Actions: []string{"*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"}}},
+	},
+	{
+		ID: galleon.RoleComputeGallerySharingAdmin, RoleName: "Compute Gallery Sharing Admin", RoleType: galleon.BuiltInRole,
+		Description: "This role allows user to share gallery to another subscription/tenant or share it to the public.",
+		Permissions: []Permission{{Actions: []string{
+			"Microsoft.Compute/galleries/share/action",
+			"Microsoft.Compute/galleries/images/read",
+			"Microsoft.Compute/galleries/images/versions/read",
+			"Microsoft.Compute/galleries/read",
+			"Microsoft.Resources/subscriptions/resourceGroups/read",
+		}}},
+	},
+	{
+		ID: galleon.RoleComputeGalleryImageDownloader, RoleName: "Compute Gallery Image Downloader", RoleType: galleon.BuiltInRole,
+		Description: "Galleon's own role: read galleries, image definitions and versions, and download versions' bytes through a read SAS.",
+		Permissions: []Permission{{
+			Actions: []string{
+				"Microsoft.Compute/galleries/read",
+				"Microsoft.Compute/galleries/images/read",
+				"Microsoft.Compute/galleries/images/versions/read",
+			},
+			DataActions: []string{ActionDownloadVersion},
+		}},
+	},
 }
+
+// ActionDownloadVersion is the data action that a read SAS for an image
+// version's bytes needs (Galleon's: Azure has no such endpoint).
+const ActionDownloadVersion = "Microsoft.Compute/galleries/images/versions/download/action"
 
 var builtInByGUID = func() map[string]*RoleDefinition {
 	m := map[string]*RoleDefinition{}
@@ -44,6 +80,6 @@ var builtInByGUID = func() map[string]*RoleDefinition {
 
 // BuiltInByGUID looks a built-in role up by its GUID.
 func BuiltInByGUID(guid string) (*RoleDefinition, bool) {
-	d, ok := builtInByGUID[guid]
+	d, ok := builtInByGUID[strings.ToLower(guid)]
 	return d, ok
 }
