@@ -1,0 +1,157 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/galleon-project/galleon"
+)
+
+func testRoles(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	sub := galleon.SubscriptionScope(f.Sub)
+	rg := sub + "/resourceGroups/rg"
+	gallery := rg + "/providers/Microsoft.Compute/galleries/g"
+	reader := galleon.RoleDefinitionID(f.Sub, galleon.RoleReader)
+	assign := func(scope, role, principal string) *galleon.RoleAssignment {
+		return &galleon.RoleAssignment{Name: uuid.NewString(), Scope: scope, RoleDefinitionID: role, PrincipalID: principal,
+			PrincipalType: galleon.PrincipalUser, CreatedOn: time.Now().UTC().Truncate(time.Millisecond), CreatedBy: "test"}
+	}
+	t.Run("Assignments", func(t *testing.T) {
+		a := assign(gallery, reader, "user-1")
+		if created, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil || !created {
+			t.Fatalf("create: %v, %v", created, err)
+		}
+		again := *a
+		if created, err := f.Store.CreateRoleAssignment(ctx(), &again); err != nil || created {
+			t.Fatalf("the same assignment again: %v, %v", created, err)
+		}
+		dup := assign(gallery, reader, "user-1")
+		_, err := f.Store.CreateRoleAssignment(ctx(), dup)
+		wantCode(t, "the same role for the same principal at the same scope", err, galleon.CodeRoleAssignmentExists)
+		taken := assign(rg, reader, "user-2")
+		taken.Name = a.Name
+		_, err = f.Store.CreateRoleAssignment(ctx(), taken)
+		wantCode(t, "a name already used", err, galleon.CodeRoleAssignmentExists)
+		got, err := f.Store.GetRoleAssignment(ctx(), a.Name)
+		if err != nil || got.Scope != gallery || got.PrincipalID != "user-1" || !got.CreatedOn.Equal(a.CreatedOn) {
+			t.Fatalf("GetRoleAssignment() = %+v, %v", got, err)
+		}
+		_, err = f.Store.GetRoleAssignment(ctx(), uuid.NewString())
+		wantCode(t, "a missing assignment", err, galleon.CodeRoleAssignmentNotFound)
+	})
+	t.Run("AtScope", func(t *testing.T) {
+		for _, a := range []*galleon.RoleAssignment{assign(rg, reader, "user-3"), assign(rg+"2", reader, "user-3"),
+			assign(gallery+"/images/i", reader, "user-3")} {
+			if _, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scopes := func(below bool) []string {
+			as, err := f.Store.ListRoleAssignmentsAtScope(ctx(), gallery, below)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, a := range as {
+				out = append(out, fmt.Sprintf("%s@%s", a.PrincipalID, a.Scope[len(sub):]))
+			}
+			return out
+		}
+		// Above: the bootstrap Owner at the subscription, user-3 at the
+		// group (not at rg2, whose name only starts alike), user-1 here.
+		want := []string{"sp@", "user-3@/resourceGroups/rg", "user-1@/resourceGroups/rg/providers/Microsoft.Compute/galleries/g"}
+		want[0] = f.Bootstrap.ServicePrincipal.ObjectID + "@"
+		if got := scopes(false); !slices.Equal(got, want) {
+			t.Errorf("at and above the gallery: %v, want %v", got, want)
+		}
+		if got := scopes(true); len(got) != 4 || got[3] != "user-3@/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i" {
+			t.Errorf("at, above and below the gallery: %v", got)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		a := assign(gallery, galleon.RoleDefinitionID(f.Sub, galleon.RoleContributor), "user-4")
+		if _, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.Store.DeleteRoleAssignment(ctx(), a.Name); err != nil || got == nil || got.PrincipalID != "user-4" {
+			t.Fatalf("DeleteRoleAssignment() = %+v, %v", got, err)
+		}
+		if got, err := f.Store.DeleteRoleAssignment(ctx(), a.Name); err != nil || got != nil {
+			t.Fatalf("deleting again = %+v, %v", got, err)
+		}
+		if as, _ := f.Store.ListRoleAssignmentsForPrincipals(ctx(), []string{"user-4"}); len(as) != 0 {
+			t.Fatalf("a deleted assignment is still listed: %+v", as)
+		}
+	})
+	t.Run("Definitions", func(t *testing.T) {
+		d := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "Gallery Publisher", RoleType: galleon.CustomRole,
+			Permissions:      []galleon.RolePermission{{Actions: []string{"Microsoft.Compute/galleries/*"}, NotActions: []string{"Microsoft.Compute/galleries/delete"}}},
+			AssignableScopes: []string{sub}}
+		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub); err != nil || !created {
+			t.Fatalf("create: %v, %v", created, err)
+		}
+		d.Description = "updated"
+		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub); err != nil || created {
+			t.Fatalf("update: %v, %v", created, err)
+		}
+		same := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "gallery publisher", RoleType: galleon.CustomRole}
+		_, err := f.Store.PutRoleDefinition(ctx(), same, f.Sub)
+		wantCode(t, "another role of the same name", err, galleon.CodeRoleDefinitionExists)
+		got, err := f.Store.GetRoleDefinition(ctx(), d.ID)
+		if err != nil || got.Description != "updated" || got.Permissions[0].NotActions[0] != "Microsoft.Compute/galleries/delete" {
+			t.Fatalf("GetRoleDefinition() = %+v, %v", got, err)
+		}
+		if all, err := f.Store.ListRoleDefinitions(ctx()); err != nil || len(all) != 1 {
+			t.Fatalf("ListRoleDefinitions() = %+v, %v", all, err)
+		}
+		a := assign(gallery, galleon.RoleDefinitionID(f.Sub, d.ID), "user-5")
+		if _, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Store.DeleteRoleDefinition(ctx(), d.ID)
+		wantCode(t, "deleting an assigned role", err, galleon.CodeRoleDefinitionHasAssignments)
+		if _, err := f.Store.DeleteRoleAssignment(ctx(), a.Name); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.Store.DeleteRoleDefinition(ctx(), d.ID); err != nil || got == nil {
+			t.Fatalf("DeleteRoleDefinition() = %+v, %v", got, err)
+		}
+		_, err = f.Store.GetRoleDefinition(ctx(), d.ID)
+		wantCode(t, "a deleted role", err, galleon.CodeRoleDefinitionNotFound)
+	})
+	t.Run("Audit", func(t *testing.T) {
+		for i := range 5 {
+			e := &galleon.AuditEvent{ID: uuid.NewString(), At: time.Now().UTC().Truncate(time.Millisecond), SubscriptionID: f.Sub,
+				PrincipalID: "p", PrincipalName: "p@x", Action: fmt.Sprintf("action-%d", i), Scope: sub, Method: "PUT", Status: 200, Result: "Succeeded"}
+			if err := f.Store.AppendAudit(ctx(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Store.AppendAudit(ctx(), &galleon.AuditEvent{ID: uuid.NewString(), At: time.Now().UTC(), SubscriptionID: "other"}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		page := galleon.Page{Limit: 2}
+		for {
+			es, next, err := f.Store.ListAudit(ctx(), f.Sub, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				got = append(got, e.Action)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+		if want := []string{"action-4", "action-3", "action-2", "action-1", "action-0"}; !slices.Equal(got, want) {
+			t.Errorf("audit events, newest first: %v, want %v", got, want)
+		}
+	})
+}
