@@ -227,6 +227,9 @@ type DiskData interface {
 	// CopyContent gives the disk the content of source, a disk or snapshot
 	// in the same region, and returns the content's sha256.
 	CopyContent(ctx context.Context, d, source *Disk) (string, error)
+	// VersionAccessURL returns a read SAS URL for one disk of an image
+	// version (disk: VersionDisk(lun)), served from its replica in region.
+	VersionAccessURL(v ImageVersionID, region, disk string, expiry time.Time) (string, error)
 	// EmptyContent gives an Empty disk its content: a fixed VHD of size
 	// zero bytes, and returns the content's sha256.
 	EmptyContent(ctx context.Context, d *Disk, size int64) (string, error)

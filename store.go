@@ -199,6 +199,9 @@ type OperationStore interface {
 // RoleAssignmentStore keeps role assignments, custom role definitions and
 // the audit log.
 type RoleAssignmentStore interface {
+	// PrincipalType returns the type (User, Group, ServicePrincipal) of
+	// the directory object with that object id, or ResourceNotFound.
+	PrincipalType(ctx context.Context, objectID string) (string, error)
 	// ListRoleAssignmentsForPrincipals returns every assignment to any of
 	// the principals, at any scope.
 	ListRoleAssignmentsForPrincipals(ctx context.Context, principalIDs []string) ([]RoleAssignment, error)

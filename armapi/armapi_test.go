@@ -27,6 +27,12 @@ func TestParsePath(t *testing.T) {
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images", "microsoft.compute/galleries/images", true, ""},
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i", "microsoft.compute/galleries/images", false, "i"},
 		{"/subscriptions/s1/providers/Microsoft.Compute/locations/eastus/capsOperations/op", "microsoft.compute/locations/capsoperations", false, "op"},
+		{"/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/a", "microsoft.authorization/roleassignments", false, "a"},
+		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/providers/Microsoft.Authorization/roleAssignments", "microsoft.authorization/roleassignments", true, ""},
+		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0/providers/Microsoft.Authorization/roleAssignments/a", "microsoft.authorization/roleassignments", false, "a"},
+		{"/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions", "microsoft.authorization/roledefinitions", true, ""},
+		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Authorization/roleDefinitions/d", "microsoft.authorization/roledefinitions", false, "d"},
+		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0/beginGetAccess", "microsoft.compute/galleries/images/versions/begingetaccess", true, ""},
 	} {
 		id, collection, err := parsePath(tt.path)
 		if err != nil {
@@ -168,5 +174,52 @@ func TestWriteError_Unauthorized(t *testing.T) {
 	var body errorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Code != galleon.CodeAuthenticationFailed {
 		t.Errorf("body %s: %v", w.Body.String(), err)
+	}
+}
+
+func TestParentScope(t *testing.T) {
+	for _, tt := range []struct{ path, want string }{
+		{"/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/a", "/subscriptions/s1"},
+		{"/SUBSCRIPTIONS/s1/RESOURCEGROUPS/Rg/providers/Microsoft.Authorization/roleAssignments/a", "/subscriptions/s1/resourceGroups/Rg"},
+		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/providers/Microsoft.Authorization/roleAssignments", "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g"},
+	} {
+		id, _, err := parsePath(tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parentScope(id); got != tt.want {
+			t.Errorf("parentScope(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestParseRoleAssignmentFilter(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want roleAssignmentFilter
+		err  bool
+	}{
+		{"", roleAssignmentFilter{}, false},
+		{"atScope()", roleAssignmentFilter{atScope: true}, false},
+		{"principalId eq 'ABC'", roleAssignmentFilter{principalID: "abc"}, false},
+		{"atScope() and assignedTo('x')", roleAssignmentFilter{atScope: true, assignedTo: "x"}, false},
+		{"roleName eq 'Reader'", roleAssignmentFilter{}, true},
+		{"principalId eq 'a' or 1 eq 1", roleAssignmentFilter{}, true},
+	} {
+		got, err := parseRoleAssignmentFilter(tt.in)
+		if (err != nil) != tt.err || !tt.err && got != tt.want {
+			t.Errorf("parseRoleAssignmentFilter(%q) = %+v, %v", tt.in, got, err)
+		}
+		if tt.err && galleon.ErrorCode(err) != galleon.CodeInvalidParameter {
+			t.Errorf("parseRoleAssignmentFilter(%q): %v, want InvalidParameter", tt.in, err)
+		}
+	}
+}
+
+func TestVisibleItems(t *testing.T) {
+	items := []galleryJSON{{ID: "/a"}, {ID: "/b"}, {ID: "/c"}}
+	got := visibleItems(items, func(id string) bool { return id != "/b" }).([]galleryJSON)
+	if len(got) != 2 || got[0].ID != "/a" || got[1].ID != "/c" {
+		t.Errorf("visibleItems() = %+v", got)
 	}
 }

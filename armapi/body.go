@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -85,6 +86,9 @@ func (s *Server) page(r *request) (galleon.Page, error) {
 // writeList answers one page of items, with a nextLink to the following page
 // when the store reports one.
 func (s *Server) writeList(w http.ResponseWriter, r *request, items any, next string) error {
+	if r.visible != nil {
+		items = visibleItems(items, r.visible)
+	}
 	link := ""
 	if next != "" {
 		q := url.Values{}
@@ -100,4 +104,21 @@ func (s *Server) writeList(w http.ResponseWriter, r *request, items any, next st
 		NextLink string `json:"nextLink,omitempty"`
 	}{items, link})
 	return nil
+}
+
+// visibleItems keeps the items of a slice whose ID field (every resource's
+// JSON shape has one) the caller may read.
+func visibleItems(items any, visible func(id string) bool) any {
+	v := reflect.ValueOf(items)
+	if v.Kind() != reflect.Slice {
+		return items
+	}
+	out := reflect.MakeSlice(v.Type(), 0, v.Len())
+	for i := range v.Len() {
+		item := v.Index(i)
+		if id := item.FieldByName("ID"); id.IsValid() && id.Kind() == reflect.String && visible(id.String()) {
+			out = reflect.Append(out, item)
+		}
+	}
+	return out.Interface()
 }

@@ -30,19 +30,19 @@ func diskRoutes(typ string, api apiVersions) map[routeKey]route {
 	action := func(verb string) string { return typ + "/" + verb }
 	return map[routeKey]route{
 		{folded, true}: {api, map[string]endpoint{
-			http.MethodGet: {action("read"), (*Server).listDisks},
+			http.MethodGet: {action: action("read"), handle: (*Server).listDisks},
 		}},
 		{folded + "/begingetaccess", true}: {api, map[string]endpoint{
-			http.MethodPost: {action("beginGetAccess/action"), (*Server).beginGetAccess},
+			http.MethodPost: {action: action("beginGetAccess/action"), handle: (*Server).beginGetAccess},
 		}},
 		{folded + "/endgetaccess", true}: {api, map[string]endpoint{
-			http.MethodPost: {action("endGetAccess/action"), (*Server).endGetAccess},
+			http.MethodPost: {action: action("endGetAccess/action"), handle: (*Server).endGetAccess},
 		}},
 		{folded, false}: {api, map[string]endpoint{
-			http.MethodGet:    {action("read"), (*Server).getDisk},
-			http.MethodPut:    {action("write"), (*Server).putDisk},
-			http.MethodPatch:  {action("write"), (*Server).patchDisk},
-			http.MethodDelete: {action("delete"), (*Server).deleteDisk},
+			http.MethodGet:    {action: action("read"), handle: (*Server).getDisk},
+			http.MethodPut:    {action: action("write"), handle: (*Server).putDisk},
+			http.MethodPatch:  {action: action("write"), handle: (*Server).patchDisk},
+			http.MethodDelete: {action: action("delete"), handle: (*Server).deleteDisk},
 		}},
 	}
 }

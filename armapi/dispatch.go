@@ -1,12 +1,15 @@
 package armapi
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
 )
@@ -18,6 +21,20 @@ type request struct {
 	collection bool
 	apiVersion string
 	principal  galleon.Principal
+	// visible, when set, is the caller's read access item by item: the
+	// caller may not read the whole collection, so writeList shows only
+	// the items it can.
+	visible func(id string) bool
+}
+
+// call is what the dispatcher learned about a request, for its metrics and
+// the audit log.
+type call struct {
+	metricsType  string // the folded resource type, when routed
+	principal    *galleon.Principal
+	action       string
+	scope        string
+	subscription string
 }
 
 // collectionPlaceholder completes a collection path into an item id that
@@ -46,14 +63,40 @@ func parsePath(path string) (*arm.ResourceID, bool, error) {
 func (s *Server) serveARM(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
-	typ := "unknown" // a metric label: the folded resource type, when routed
-	if err := s.dispatch(rec, hr, &typ); err != nil {
+	c := &call{metricsType: "unknown"}
+	err := s.dispatch(rec, hr, c)
+	if err != nil {
 		s.writeError(rec, hr, err)
 	}
-	s.Metrics.observe(typ, hr.Method, rec.status, time.Since(start))
+	s.audit(hr, c, rec.status, galleon.ErrorCode(err))
+	s.Metrics.observe(c.metricsType, hr.Method, rec.status, time.Since(start))
 }
 
-func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request, metricsType *string) error {
+// audit records every write and every denied call of an authenticated
+// caller. Recording must not fail the call it records: errors are logged.
+func (s *Server) audit(hr *http.Request, c *call, status int, code string) {
+	read := hr.Method == http.MethodGet || hr.Method == http.MethodHead
+	denied := code == galleon.CodeAuthorizationFailed
+	if c.principal == nil || c.action == "" || read && !denied {
+		return
+	}
+	result := "Succeeded"
+	switch {
+	case denied:
+		result = "Denied"
+	case status >= 400:
+		result = "Failed"
+	}
+	e := &galleon.AuditEvent{ID: uuid.NewString(), At: s.now(), SubscriptionID: c.subscription, PrincipalID: c.principal.ObjectID,
+		PrincipalName: c.principal.DisplayIdentity(), Action: c.action, Scope: c.scope, Method: hr.Method, Status: status,
+		Result: result, CorrelationID: hr.Header.Get(headerCorrelationID)}
+	if err := s.Store.AppendAudit(context.WithoutCancel(hr.Context()), e); err != nil {
+		s.logger().Error("recording an audit event", slog.Any("err", err), slog.String("action", c.action))
+	}
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request, c *call) error {
+	metricsType := &c.metricsType
 	path := "/" + strings.Trim(hr.URL.Path, "/")
 	lower := strings.ToLower(path)
 	apiVersion := hr.URL.Query().Get("api-version")
@@ -132,10 +175,46 @@ func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request, metricsType *
 	}
 	// Subscription ids are case-insensitive; handlers see the stored form.
 	id.SubscriptionID = sub.ID
-	if err := s.Authorizer.Authorize(hr.Context(), r.principal, ep.action, scopeOf(path, collection)); err != nil {
-		return err
+	scope := scopeOf(path, collection)
+	c.principal, c.action, c.scope, c.subscription = &r.principal, ep.action, scope, sub.ID
+	if !ep.selfAuthorized {
+		if err := s.authorize(r, ep, scope); err != nil {
+			return err
+		}
 	}
 	return ep.handle(s, w, r)
+}
+
+// authorize makes the route's one authorization decision. A list the
+// caller may not read as a whole is still served when the caller may read
+// something in it: r.visible then filters the items.
+func (s *Server) authorize(r *request, ep endpoint, scope string) error {
+	if !r.collection || r.Method != http.MethodGet {
+		if err := s.Authorizer.Authorize(r.Context(), r.principal, ep.action, scope); err != nil {
+			return err
+		}
+	} else {
+		perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
+		if err != nil {
+			return err
+		}
+		if !perms.Allows(ep.action, scope) {
+			if !perms.AllowsBelow(ep.action, scope) {
+				return galleon.Denied(r.principal, ep.action, scope)
+			}
+			r.visible = func(id string) bool { return perms.Allows(ep.action, id) }
+		}
+	}
+	if ep.dataAction != "" {
+		perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
+		if err != nil {
+			return err
+		}
+		if !perms.AllowsData(ep.dataAction, scope) {
+			return galleon.Denied(r.principal, ep.dataAction, scope)
+		}
+	}
+	return nil
 }
 
 // scopeOf is the scope an action is authorized at: the resource itself, or

@@ -27,13 +27,13 @@ func managedImageRoutes() map[routeKey]route {
 	const action = "Microsoft.Compute/images/"
 	return map[routeKey]route{
 		{typ, true}: {managedImageAPI, map[string]endpoint{
-			http.MethodGet: {action + "read", (*Server).listManagedImages},
+			http.MethodGet: {action: action + "read", handle: (*Server).listManagedImages},
 		}},
 		{typ, false}: {managedImageAPI, map[string]endpoint{
-			http.MethodGet:    {action + "read", (*Server).getManagedImage},
-			http.MethodPut:    {action + "write", (*Server).putManagedImage},
-			http.MethodPatch:  {action + "write", (*Server).patchManagedImage},
-			http.MethodDelete: {action + "delete", (*Server).deleteManagedImage},
+			http.MethodGet:    {action: action + "read", handle: (*Server).getManagedImage},
+			http.MethodPut:    {action: action + "write", handle: (*Server).putManagedImage},
+			http.MethodPatch:  {action: action + "write", handle: (*Server).patchManagedImage},
+			http.MethodDelete: {action: action + "delete", handle: (*Server).deleteManagedImage},
 		}},
 	}
 }

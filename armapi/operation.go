@@ -1,8 +1,10 @@
 package armapi
 
 import (
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,6 +81,9 @@ func (s *Server) getOperation(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.authorizeOperation(r, op); err != nil {
+		return err
+	}
 	if r.URL.Query().Get("monitor") == "true" {
 		return s.writeMonitor(w, r, op)
 	}
@@ -110,4 +115,24 @@ func (s *Server) writeMonitor(w http.ResponseWriter, r *request, op *galleon.Ope
 		return op.Error
 	}
 	return galleon.Errorf(galleon.CodeInternal, "The operation ended with status %s.", op.Status)
+}
+
+// authorizeOperation lets whoever may read the resource an operation works
+// on read its status (and no one else: an operation id alone reveals
+// nothing).
+func (s *Server) authorizeOperation(r *request, op *galleon.Operation) error {
+	action := "Microsoft.Compute/locations/capsOperations/read"
+	if id, err := arm.ParseResourceID(op.Target); err == nil {
+		action = id.ResourceType.String() + "/read"
+		if strings.EqualFold(id.ResourceType.String(), galleon.TypeResourceGroup) {
+			action = "Microsoft.Resources/subscriptions/resourceGroups/read"
+		}
+	}
+	if err := s.Authorizer.Authorize(r.Context(), r.principal, action, op.Target); err != nil {
+		if galleon.ErrorCode(err) == galleon.CodeAuthorizationFailed {
+			return galleon.Denied(r.principal, "Microsoft.Compute/locations/capsOperations/read", r.URL.Path)
+		}
+		return err
+	}
+	return nil
 }

@@ -12,6 +12,12 @@ import (
 type endpoint struct {
 	action string
 	handle func(s *Server, w http.ResponseWriter, r *request) error
+	// dataAction, when set, must be granted too (a role's dataActions).
+	dataAction string
+	// selfAuthorized handlers decide access themselves, because the scope
+	// that matters is not the path's (an operation's status is readable
+	// by whoever may read the resource it works on).
+	selfAuthorized bool
 }
 
 // route is a resource type, as an item (…/galleries/{name}) or a collection
@@ -30,43 +36,43 @@ type routeKey struct {
 // ids by azcore/arm (case-insensitively); the id's resource type picks the
 // route. GET /subscriptions, GET /tenants and the metadata endpoint have no
 // resource id and are served before this table is consulted.
-var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), map[routeKey]route{
+var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), authorizationRoutes(), map[routeKey]route{
 	{"microsoft.resources/subscriptions", false}: {subscriptionAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Resources/subscriptions/read", (*Server).getSubscription},
+		http.MethodGet: {action: "Microsoft.Resources/subscriptions/read", handle: (*Server).getSubscription},
 	}},
 	{"microsoft.resources/subscriptions/locations", true}: {locationsAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Resources/subscriptions/locations/read", (*Server).listLocations},
+		http.MethodGet: {action: "Microsoft.Resources/subscriptions/locations/read", handle: (*Server).listLocations},
 	}},
 	{"microsoft.resources/resourcegroups", true}: {resourceGroupAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).listResourceGroups},
+		http.MethodGet: {action: "Microsoft.Resources/subscriptions/resourceGroups/read", handle: (*Server).listResourceGroups},
 	}},
 	{"microsoft.resources/resourcegroups", false}: {resourceGroupAPI, map[string]endpoint{
-		http.MethodGet:    {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).getResourceGroup},
-		http.MethodHead:   {"Microsoft.Resources/subscriptions/resourceGroups/read", (*Server).checkResourceGroup},
-		http.MethodPut:    {"Microsoft.Resources/subscriptions/resourceGroups/write", (*Server).putResourceGroup},
-		http.MethodPatch:  {"Microsoft.Resources/subscriptions/resourceGroups/write", (*Server).patchResourceGroup},
-		http.MethodDelete: {"Microsoft.Resources/subscriptions/resourceGroups/delete", (*Server).deleteResourceGroup},
+		http.MethodGet:    {action: "Microsoft.Resources/subscriptions/resourceGroups/read", handle: (*Server).getResourceGroup},
+		http.MethodHead:   {action: "Microsoft.Resources/subscriptions/resourceGroups/read", handle: (*Server).checkResourceGroup},
+		http.MethodPut:    {action: "Microsoft.Resources/subscriptions/resourceGroups/write", handle: (*Server).putResourceGroup},
+		http.MethodPatch:  {action: "Microsoft.Resources/subscriptions/resourceGroups/write", handle: (*Server).patchResourceGroup},
+		http.MethodDelete: {action: "Microsoft.Resources/subscriptions/resourceGroups/delete", handle: (*Server).deleteResourceGroup},
 	}},
 	{"microsoft.compute/galleries", true}: {galleryAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Compute/galleries/read", (*Server).listGalleries},
+		http.MethodGet: {action: "Microsoft.Compute/galleries/read", handle: (*Server).listGalleries},
 	}},
 	{"microsoft.compute/galleries", false}: {galleryAPI, map[string]endpoint{
-		http.MethodGet:    {"Microsoft.Compute/galleries/read", (*Server).getGallery},
-		http.MethodPut:    {"Microsoft.Compute/galleries/write", (*Server).putGallery},
-		http.MethodPatch:  {"Microsoft.Compute/galleries/write", (*Server).patchGallery},
-		http.MethodDelete: {"Microsoft.Compute/galleries/delete", (*Server).deleteGallery},
+		http.MethodGet:    {action: "Microsoft.Compute/galleries/read", handle: (*Server).getGallery},
+		http.MethodPut:    {action: "Microsoft.Compute/galleries/write", handle: (*Server).putGallery},
+		http.MethodPatch:  {action: "Microsoft.Compute/galleries/write", handle: (*Server).patchGallery},
+		http.MethodDelete: {action: "Microsoft.Compute/galleries/delete", handle: (*Server).deleteGallery},
 	}},
 	{"microsoft.compute/galleries/images", true}: {galleryImageAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Compute/galleries/images/read", (*Server).listImageDefinitions},
+		http.MethodGet: {action: "Microsoft.Compute/galleries/images/read", handle: (*Server).listImageDefinitions},
 	}},
 	{"microsoft.compute/galleries/images", false}: {galleryImageAPI, map[string]endpoint{
-		http.MethodGet:    {"Microsoft.Compute/galleries/images/read", (*Server).getImageDefinition},
-		http.MethodPut:    {"Microsoft.Compute/galleries/images/write", (*Server).putImageDefinition},
-		http.MethodPatch:  {"Microsoft.Compute/galleries/images/write", (*Server).patchImageDefinition},
-		http.MethodDelete: {"Microsoft.Compute/galleries/images/delete", (*Server).deleteImageDefinition},
+		http.MethodGet:    {action: "Microsoft.Compute/galleries/images/read", handle: (*Server).getImageDefinition},
+		http.MethodPut:    {action: "Microsoft.Compute/galleries/images/write", handle: (*Server).putImageDefinition},
+		http.MethodPatch:  {action: "Microsoft.Compute/galleries/images/write", handle: (*Server).patchImageDefinition},
+		http.MethodDelete: {action: "Microsoft.Compute/galleries/images/delete", handle: (*Server).deleteImageDefinition},
 	}},
 	{"microsoft.compute/locations/capsoperations", false}: {operationAPI, map[string]endpoint{
-		http.MethodGet: {"Microsoft.Compute/locations/capsOperations/read", (*Server).getOperation},
+		http.MethodGet: {action: "Microsoft.Compute/locations/capsOperations/read", handle: (*Server).getOperation, selfAuthorized: true},
 	}},
 })
 
@@ -90,7 +96,7 @@ func OperationStatusPath(sub, loc, id string) string {
 
 // knownNamespaces are the resource provider namespaces Galleon serves; a
 // type outside them is an unregistered provider rather than an unknown type.
-var knownNamespaces = []string{"microsoft.resources", "microsoft.compute"}
+var knownNamespaces = []string{"microsoft.resources", "microsoft.compute", "microsoft.authorization"}
 
 func knownNamespace(ns string) bool {
 	for _, n := range knownNamespaces {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/authz"
 )
 
 const (
@@ -36,6 +37,9 @@ const (
 type Server struct {
 	Store      galleon.Store
 	Authorizer galleon.Authorizer
+	// Groups resolves group membership for assignedTo() filters; nil
+	// means no groups.
+	Groups authz.GroupResolver
 	// VerifyToken authenticates a bearer token.
 	VerifyToken func(token string) (galleon.Principal, error)
 	Regions     galleon.Regions

@@ -41,16 +41,17 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
+	if err != nil {
+		return err
+	}
+	// A subscription is listed to whoever may read something in it, as
+	// Azure lists it to a Reader of one gallery.
 	out := []subscriptionJSON{}
 	for i := range subs {
-		scope := galleon.SubscriptionScope(subs[i].ID)
-		if err := s.Authorizer.Authorize(r.Context(), r.principal, "Microsoft.Resources/subscriptions/read", scope); err != nil {
-			if galleon.ErrorCode(err) == galleon.CodeAuthorizationFailed {
-				continue
-			}
-			return err
+		if perms.AllowsBelow("Microsoft.Resources/subscriptions/read", galleon.SubscriptionScope(subs[i].ID)) {
+			out = append(out, toSubscriptionJSON(&subs[i]))
 		}
-		out = append(out, toSubscriptionJSON(&subs[i]))
 	}
 	return s.writeList(w, r, out, "")
 }

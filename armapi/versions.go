@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/authz"
 )
 
 var galleryVersionAPI = apiVersions{provider: true, resourceType: "galleries/images/versions", versions: galleryVersions}
@@ -19,13 +21,16 @@ func versionRoutes() map[routeKey]route {
 	const action = "Microsoft.Compute/galleries/images/versions/"
 	return map[routeKey]route{
 		{typ, true}: {galleryVersionAPI, map[string]endpoint{
-			http.MethodGet: {action + "read", (*Server).listImageVersions},
+			http.MethodGet: {action: action + "read", handle: (*Server).listImageVersions},
+		}},
+		{typ + "/begingetaccess", true}: {galleryVersionAPI, map[string]endpoint{
+			http.MethodPost: {action: action + "read", handle: (*Server).beginGetVersionAccess, dataAction: authz.ActionDownloadVersion},
 		}},
 		{typ, false}: {galleryVersionAPI, map[string]endpoint{
-			http.MethodGet:    {action + "read", (*Server).getImageVersion},
-			http.MethodPut:    {action + "write", (*Server).putImageVersion},
-			http.MethodPatch:  {action + "write", (*Server).patchImageVersion},
-			http.MethodDelete: {action + "delete", (*Server).deleteImageVersion},
+			http.MethodGet:    {action: action + "read", handle: (*Server).getImageVersion},
+			http.MethodPut:    {action: action + "write", handle: (*Server).putImageVersion},
+			http.MethodPatch:  {action: action + "write", handle: (*Server).patchImageVersion},
+			http.MethodDelete: {action: action + "delete", handle: (*Server).deleteImageVersion},
 		}},
 	}
 }
@@ -507,5 +512,72 @@ func (s *Server) deleteImageVersion(w http.ResponseWriter, r *request) error {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// beginGetVersionAccess is Galleon's extension for downloading a version:
+// POST …/versions/{v}/beginGetAccess {"location", "lun", "durationInSeconds"}
+// answers a read SAS for one disk of the version (the OS disk, or the data
+// disk at lun) from its replica in location (default: the version's own).
+// It needs the data action Microsoft.Compute/galleries/images/versions/download/action.
+func (s *Server) beginGetVersionAccess(w http.ResponseWriter, r *request) error {
+	var body struct {
+		Location          string `json:"location"`
+		Lun               *int32 `json:"lun"`
+		DurationInSeconds int32  `json:"durationInSeconds"`
+	}
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.DurationInSeconds < 0 || body.DurationInSeconds > 5*24*3600 {
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "durationInSeconds",
+			"The duration %d is out of range; it must be from 1 to %d seconds.", body.DurationInSeconds, 5*24*3600)
+	}
+	if body.DurationInSeconds == 0 {
+		body.DurationInSeconds = 3600
+	}
+	if s.DiskData == nil {
+		return galleon.Errorf(galleon.CodeInternal, "The data plane is not configured.")
+	}
+	// The action's path is …/versions/{v}/beginGetAccess: the version is
+	// the parent of the parsed id.
+	vid := r.id.Parent
+	id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
+		SubscriptionID: r.id.SubscriptionID, ResourceGroup: r.id.ResourceGroupName, Name: vid.Parent.Parent.Name}, Image: vid.Parent.Name}, Version: vid.Name}
+	v, err := s.Store.GetImageVersion(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	region := v.Location
+	if body.Location != "" {
+		if region, err = s.Regions.Resolve(body.Location, galleon.TypeImageVersion); err != nil {
+			return err
+		}
+	}
+	region = galleon.NormalizeLocation(region)
+	replicated := false
+	if rs := v.Properties.ReplicationStatus; rs != nil {
+		for _, st := range rs.Summary {
+			replicated = replicated || galleon.NormalizeLocation(st.Region) == region && st.State == galleon.ReplicationCompleted
+		}
+	}
+	if !replicated {
+		return galleon.TargetErrorf(galleon.CodeOperationNotAllowed, "location",
+			"The image version %s has no completed replica in %s.", id.Version, region)
+	}
+	if body.Lun != nil {
+		found := false
+		for _, d := range v.Properties.StorageProfile.DataDiskImages {
+			found = found || d.Lun == *body.Lun
+		}
+		if !found {
+			return galleon.TargetErrorf(galleon.CodeInvalidParameter, "lun", "The image version has no data disk at LUN %d.", *body.Lun)
+		}
+	}
+	sas, err := s.DiskData.VersionAccessURL(id, region, galleon.VersionDisk(body.Lun), s.now().Add(time.Duration(body.DurationInSeconds)*time.Second))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"accessSAS": sas})
 	return nil
 }

@@ -124,7 +124,7 @@ func (x *Disks) Content(r *http.Request, id string) (io.ReadSeekCloser, error) {
 		return nil, nil
 	}
 	store, ok := x.Stores[region]
-	if !ok || !strings.HasPrefix(name, "disk-") {
+	if !ok || !strings.HasPrefix(name, "disk-") && !strings.HasPrefix(name, "v-") {
 		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
 	}
 	m, err := store.GetManifest(r.Context(), name)
@@ -250,6 +250,17 @@ func (x *Disks) ImageDiskContent(ctx context.Context, img *galleon.ManagedImage,
 		return "", 0, err
 	}
 	return m.Digest.String(), m.Size, nil
+}
+
+// VersionAccessURL signs a read URL for replica 0 of a version's disk in
+// region, which lives in the region's first bucket.
+func (x *Disks) VersionAccessURL(v galleon.ImageVersionID, region, disk string, expiry time.Time) (string, error) {
+	region = galleon.NormalizeLocation(region)
+	if _, ok := x.Stores[region]; !ok {
+		return "", fmt.Errorf("no store for region %s", region)
+	}
+	id := region + "/" + galleon.VersionManifestID(v, disk, 0)
+	return x.PublicURL + PathPrefix + id + "?" + x.Signer.Sign(PathPrefix+id, PermissionRead, expiry).Encode(), nil
 }
 
 // EmptyContent stores an all-zero fixed VHD of size bytes (plus footer)

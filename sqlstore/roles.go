@@ -305,3 +305,13 @@ func (s *DB) ListAudit(ctx context.Context, subscriptionID string, page galleon.
 	}
 	return out, next, nil
 }
+
+// PrincipalType returns the type of the principal with objectID.
+func (s *DB) PrincipalType(ctx context.Context, objectID string) (typ string, err error) {
+	defer galleon.Wrap(&err, "PrincipalType(%s)", objectID)
+	err = s.r().queryRow(ctx, `SELECT type FROM principals WHERE object_id = ?`, objectID).Scan(&typ)
+	if isNoRows(err) {
+		return "", galleon.Errorf(galleon.CodeResourceNotFound, "The principal '%s' does not exist.", objectID)
+	}
+	return typ, err
+}

@@ -226,10 +226,17 @@ func (m *Main) Open(ctx context.Context) error {
 			galleon.OperationReplicateImageVersion: reconciler.Handle,
 		},
 	}
+	authorizer := &authz.Authorizer{Assignments: m.Store, Roles: m.Store}
+	// Group membership comes from the directory when the store keeps groups.
+	var groups authz.GroupResolver
+	if g, ok := any(m.Store).(authz.GroupResolver); ok {
+		authorizer.Groups, groups = g, g
+	}
 	m.ARM = &armapi.Server{
 		Metrics:          armapi.NewMetrics(m.Metrics),
 		Store:            m.Store,
-		Authorizer:       &authz.Authorizer{Assignments: m.Store},
+		Authorizer:       authorizer,
+		Groups:           groups,
 		VerifyToken:      m.Issuer.VerifyToken,
 		Regions:          regions,
 		PublicURL:        publicURL,
