@@ -31,6 +31,7 @@ func TestParsePath(t *testing.T) {
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/providers/Microsoft.Authorization/roleAssignments", "microsoft.authorization/roleassignments", true, ""},
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0/providers/Microsoft.Authorization/roleAssignments/a", "microsoft.authorization/roleassignments", false, "a"},
 		{"/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions", "microsoft.authorization/roledefinitions", true, ""},
+		{"/subscriptions/s1/providers/Microsoft.Insights/eventtypes/management/values", "microsoft.insights/eventtypes/values", true, ""},
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Authorization/roleDefinitions/d", "microsoft.authorization/roledefinitions", false, "d"},
 		{"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0/beginGetAccess", "microsoft.compute/galleries/images/versions/begingetaccess", true, ""},
 	} {

@@ -36,7 +36,7 @@ type routeKey struct {
 // ids by azcore/arm (case-insensitively); the id's resource type picks the
 // route. GET /subscriptions, GET /tenants and the metadata endpoint have no
 // resource id and are served before this table is consulted.
-var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), authorizationRoutes(), map[routeKey]route{
+var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), authorizationRoutes(), auditRoutes(), map[routeKey]route{
 	{"microsoft.resources/subscriptions", false}: {subscriptionAPI, map[string]endpoint{
 		http.MethodGet: {action: "Microsoft.Resources/subscriptions/read", handle: (*Server).getSubscription},
 	}},
@@ -96,7 +96,7 @@ func OperationStatusPath(sub, loc, id string) string {
 
 // knownNamespaces are the resource provider namespaces Galleon serves; a
 // type outside them is an unregistered provider rather than an unknown type.
-var knownNamespaces = []string{"microsoft.resources", "microsoft.compute", "microsoft.authorization"}
+var knownNamespaces = []string{"microsoft.resources", "microsoft.compute", "microsoft.authorization", "microsoft.insights"}
 
 func knownNamespace(ns string) bool {
 	for _, n := range knownNamespaces {
