@@ -18,6 +18,7 @@ type Page struct {
 // values with the ARM code a client would expect from the matching GET.
 type Store interface {
 	DirectoryStore
+	DirectoryAdminStore
 	ResourceStore
 	OperationStore
 	RoleAssignmentStore

@@ -69,9 +69,13 @@ func insertPrincipal(ctx context.Context, tx *tx, p galleon.Principal, passwordH
 	if passwordHash != "" {
 		pw = sql.NullString{String: passwordHash, Valid: true}
 	}
-	_, err := tx.exec(ctx, `INSERT INTO principals (object_id, tenant_id, type, app_id, upn, upn_fold, display_name, password_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ObjectID, p.TenantID, p.Type, appID, upn, upnFold, p.DisplayName, pw, ts(createdAt))
+	var userType string
+	if p.Type == galleon.PrincipalUser {
+		userType = galleon.UserTypeMember
+	}
+	_, err := tx.exec(ctx, `INSERT INTO principals (object_id, tenant_id, type, app_id, upn, upn_fold, display_name, password_hash, created_at, display_name_fold, user_type)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ObjectID, p.TenantID, p.Type, appID, upn, upnFold, p.DisplayName, pw, ts(createdAt), galleon.Fold(p.DisplayName), userType)
 	return err
 }
 
@@ -142,7 +146,8 @@ func scanUser(row interface{ Scan(...any) error }) (*galleon.User, error) {
 // ServicePrincipalByAppID returns a service principal and its secrets.
 func (s *DB) ServicePrincipalByAppID(ctx context.Context, appID string) (p *galleon.Principal, secrets []galleon.ClientSecret, err error) {
 	defer galleon.Wrap(&err, "ServicePrincipalByAppID(%s)", appID)
-	u, err := scanUser(s.r().queryRow(ctx, `SELECT `+principalColumns+` FROM principals WHERE app_id = ? AND type = ?`,
+	// A disabled service principal cannot sign in: it is not found.
+	u, err := scanUser(s.r().queryRow(ctx, `SELECT `+principalColumns+` FROM principals WHERE app_id = ? AND type = ? AND account_enabled = 1`,
 		appID, galleon.PrincipalServicePrincipal))
 	if isNoRows(err) {
 		return nil, nil, galleon.Errorf(galleon.CodeResourceNotFound, "No service principal has the application id '%s'.", appID)
@@ -169,7 +174,21 @@ func (s *DB) ServicePrincipalByAppID(ctx context.Context, appID string) (p *gall
 		}
 		secrets = append(secrets, cs)
 	}
-	return &u.Principal, secrets, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
+	// Secrets added through Graph, to the service principal or to its
+	// application (principals.go).
+	added, err := passwordCredentialsOfApp(ctx, s.r(), appID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range added {
+		secrets = append(secrets, galleon.ClientSecret{ID: c.KeyID, PrincipalID: c.OwnerID, Hash: c.Hash, Hint: c.Hint,
+			ExpiresAt: c.EndDateTime, CreatedAt: c.StartDateTime})
+	}
+	return &u.Principal, secrets, nil
 }
 
 // UserByPrincipalName looks a user up case-insensitively.

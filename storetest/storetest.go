@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Roles", testRoles},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
+		{"Directory", testDirectory},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
