@@ -19,9 +19,9 @@ var _ galleon.DirectoryAdminStore = (*DB)(nil)
 // principalRow is every column of a principals row, of whatever type.
 type principalRow struct {
 	objectID, tenantID, typ, appID, upn, displayName, passwordHash string
-	mail, mailNickname, userType, externalUserState, description     string
-	accountEnabled, securityEnabled, mailEnabled                      bool
-	createdAt                                                         time.Time
+	mail, mailNickname, userType, externalUserState, description   string
+	accountEnabled, securityEnabled, mailEnabled                   bool
+	createdAt                                                      time.Time
 }
 
 const principalRowColumns = `object_id, tenant_id, type, COALESCE(app_id, ''), COALESCE(upn, ''), display_name, COALESCE(password_hash, ''),
