@@ -23,9 +23,9 @@ type discoveryDocument struct {
 	AccessTokenIssuer string `json:"access_token_issuer,omitempty"`
 }
 
-// grantTypes are the grants the token endpoint accepts; the password grant
-// joins with users' sign-in.
-var grantTypes = []string{"client_credentials"}
+// grantTypes are the grants the token endpoint accepts: service
+// principals' client credentials and users' passwords (password.go).
+var grantTypes = []string{"client_credentials", "password"}
 
 func (i *Issuer) serveDiscovery(w http.ResponseWriter, r *http.Request, rt route) {
 	doc := discoveryDocument{

@@ -61,9 +61,8 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request, rt route) {
 	switch grant := req.form.Get("grant_type"); grant {
 	case "client_credentials":
 		i.clientCredentials(w, r, req)
-	// case "password": users sign in with the resource-owner password grant
-	// (Directory.UserByPrincipalName, CheckPassword, then i.respond with
-	// an idtyp=user token); add it to grantTypes too.
+	case "password":
+		i.passwordGrant(w, r, req)
 	case "":
 		i.writeOAuthError(w, r, errMissingParameter("grant_type"))
 	default:

@@ -160,7 +160,7 @@ func TestHandler_TokenErrors(t *testing.T) {
 		{"ErrClientOfOtherTenant", otherTenant, "POST", v2, azForm(), false, 400, "unauthorized_client", "AADSTS700016"},
 		{"ErrMissingClientID", nil, "POST", v2, with(azForm(), "client_id", ""), false, 400, "invalid_request", "AADSTS900144"},
 		{"ErrUnsupportedGrant", nil, "POST", v2, with(azForm(), "grant_type", "authorization_code"), false, 400, "unsupported_grant_type", "AADSTS70003"},
-		{"ErrPasswordGrantNotYet", nil, "POST", "/adfs/oauth2/token", with(azForm(), "grant_type", "password"), false, 400, "unsupported_grant_type", "AADSTS70003"},
+		{"ErrPasswordGrantNoUsername", nil, "POST", "/adfs/oauth2/token", with(azForm(), "grant_type", "password"), false, 400, "invalid_request", "AADSTS900144"},
 		{"ErrMissingGrant", nil, "POST", v2, with(azForm(), "grant_type", ""), false, 400, "invalid_request", "AADSTS900144"},
 		{"ErrUnknownResource", nil, "POST", v2, with(azForm(), "scope", "https://vault.azure.net/.default"), false, 400, "invalid_resource", "AADSTS500011: The resource principal named https://vault.azure.net was not found"},
 		{"ErrUnknownResourceADFS", nil, "POST", "/adfs/oauth2/token", with(azForm(), "scope", "", "resource", "https://graph.microsoft.com/"), false, 400, "invalid_resource", "AADSTS500011"},

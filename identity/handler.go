@@ -17,6 +17,7 @@ import (
 //	GET  /{tenant}/discovery/keys
 //	POST /{tenant}/oauth2/v2.0/token
 //	POST /{tenant}/oauth2/token                           v1 form, resource= instead of scope=
+//	GET  /common/UserRealm/{username}                     MSAL-Go, before a password grant
 //
 // {tenant} is the tenant id, its domain, "organizations" or "common". Any
 // other path is a 404, so the handler can sit behind a catch-all route;
@@ -35,6 +36,10 @@ func (i *Issuer) Handler() http.Handler {
 			}
 		case tokenEndpoint:
 			i.serveToken(w, r, rt)
+		case userRealmEndpoint:
+			if allow(w, r, http.MethodGet) {
+				i.serveUserRealm(w, r, rt.username)
+			}
 		default:
 			http.NotFound(w, r)
 		}
@@ -54,6 +59,7 @@ const (
 	discoveryEndpoint
 	keysEndpoint
 	tokenEndpoint
+	userRealmEndpoint
 )
 
 // route is a parsed identity path.
@@ -64,6 +70,8 @@ type route struct {
 	// v1 marks /{tenant}/oauth2/token, where clients name the resource with
 	// resource= rather than scope=.
 	v1 bool
+	// username is the account a user realm request asks about.
+	username string
 }
 
 func (rt route) adfs() bool { return rt.tenant == "" }
@@ -84,6 +92,10 @@ func parseRoute(path string) route {
 	}
 	if first == "" {
 		return route{}
+	}
+	if name, ok := strings.CutPrefix(rest, "userrealm/"); ok && strings.EqualFold(first, "common") && name != "" {
+		// The lower-cased rest is fine: principal names compare folded.
+		return route{endpoint: userRealmEndpoint, username: name}
 	}
 	switch rest {
 	case "v2.0/.well-known/openid-configuration":

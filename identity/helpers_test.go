@@ -35,6 +35,14 @@ const (
 type fakeDirectory struct {
 	DefaultTenantFn           func(ctx context.Context) (*galleon.Tenant, error)
 	ServicePrincipalByAppIDFn func(ctx context.Context, appID string) (*galleon.Principal, []galleon.ClientSecret, error)
+	UserForSignInFn           func(ctx context.Context, username string) (*galleon.DirectoryUser, error)
+}
+
+func (d *fakeDirectory) UserForSignIn(ctx context.Context, username string) (*galleon.DirectoryUser, error) {
+	if d.UserForSignInFn == nil {
+		return nil, galleon.Errorf(galleon.CodeResourceNotFound, "no user %s", username)
+	}
+	return d.UserForSignInFn(ctx, username)
 }
 
 func (d *fakeDirectory) DefaultTenant(ctx context.Context) (*galleon.Tenant, error) {

@@ -31,9 +31,12 @@ type Directory interface {
 	// ServicePrincipalByAppID returns a service principal and its secrets,
 	// or a ResourceNotFound *galleon.Error.
 	ServicePrincipalByAppID(ctx context.Context, appID string) (*galleon.Principal, []galleon.ClientSecret, error)
+	// UserForSignIn returns the user a password sign-in names, or a
+	// ResourceNotFound *galleon.Error.
+	UserForSignIn(ctx context.Context, username string) (*galleon.DirectoryUser, error)
 }
 
-var _ Directory = galleon.DirectoryStore(nil)
+var _ Directory = galleon.Store(nil)
 
 // Issuer issues and verifies access tokens and serves the identity
 // endpoints. cmd/galleon assigns the fields once, before the first request;
