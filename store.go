@@ -27,6 +27,8 @@ type Store interface {
 	VersionStore
 	DiskStore
 	ManagedImageStore
+	SharingStore
+	TenantStore
 	Close() error
 }
 

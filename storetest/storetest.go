@@ -40,6 +40,8 @@ func Run(t *testing.T, open Opener) {
 		{"Roles", testRoles},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
+		{"Sharing", testSharing},
+		{"Tenants", testTenants},
 		{"Directory", testDirectory},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
