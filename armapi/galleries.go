@@ -18,15 +18,18 @@ type galleryJSON struct {
 	SystemData *galleon.SystemData       `json:"systemData,omitempty"`
 }
 
+// toGalleryJSON shapes g as Azure shows it: the sharing groups only when
+// asked for ($expand=SharingProfile/Groups, which getGallery adds back).
 func toGalleryJSON(g *galleon.Gallery) galleryJSON {
 	sd := g.SystemData
+	p := g.WithoutGroups().Properties
 	return galleryJSON{
 		ID:         g.ID.String(),
 		Name:       g.ID.Name,
 		Type:       galleon.TypeGallery,
 		Location:   g.Location,
 		Tags:       g.Tags,
-		Properties: g.Properties,
+		Properties: p,
 		SystemData: &sd,
 	}
 }
@@ -49,7 +52,11 @@ func (s *Server) getGallery(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeResource(w, http.StatusOK, g.Properties.ProvisioningState, toGalleryJSON(g))
+	out := toGalleryJSON(g)
+	if q.Get("$expand") != "" {
+		out.Properties.SharingProfile = g.Properties.SharingProfile
+	}
+	writeResource(w, http.StatusOK, g.Properties.ProvisioningState, out)
 	return nil
 }
 
@@ -145,6 +152,9 @@ func (s *Server) saveGallery(r *request, old, g *galleon.Gallery, now time.Time)
 		if err := galleon.UpdateGallery(old, g); err != nil {
 			return nil, err
 		}
+	}
+	if err := galleon.UpdateGallerySharing(old, g); err != nil {
+		return nil, err
 	}
 	g.ApplyDefaults()
 	g.SystemData.Touch(r.principal, now)
