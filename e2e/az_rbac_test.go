@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -70,5 +71,11 @@ func TestAzCLI_RoleAssignments(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the activity log lacks %s: %v", want, writes)
 		}
+	}
+	// And as galleon's own command prints it, newest first.
+	out, err := exec.Command(binary, "audit", "--data", s.DataDir, "--max", "3").CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != 4 || !strings.Contains(lines[1], "Microsoft.Authorization/roleAssignments/delete") || !strings.Contains(lines[1], "Succeeded") {
+		t.Errorf("galleon audit: %v\n%s", err, out)
 	}
 }

@@ -20,7 +20,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newCredentialsCommand(), newVersionCommand(), newUploadCommand(), newDownloadCommand(), newWatchCommand(), newTenantCommand())
+	root.AddCommand(newServeCommand(), newCredentialsCommand(), newVersionCommand(), newUploadCommand(), newDownloadCommand(), newWatchCommand(), newAuditCommand(), newTenantCommand())
 	return root
 }
 
