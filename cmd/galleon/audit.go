@@ -52,8 +52,8 @@ type auditEvent struct {
 		Action string `json:"action"`
 		Scope  string `json:"scope"`
 	} `json:"authorization"`
-	Status      struct{ Value string } `json:"status"`
-	SubStatus   struct{ Value string } `json:"subStatus"`
+	Status      struct{ Value string }  `json:"status"`
+	SubStatus   struct{ Value string }  `json:"subStatus"`
 	HTTPRequest struct{ Method string } `json:"httpRequest"`
 }
 
