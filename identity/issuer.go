@@ -135,7 +135,7 @@ func (i *Issuer) resolveTenant(ctx context.Context, segment string) (*galleon.Te
 		strings.EqualFold(segment, "common"):
 		return t, nil
 	}
-	return nil, nil
+	return i.otherTenant(ctx, segment)
 }
 
 // acceptsAudience reports whether aud names one of Audiences. Entra treats

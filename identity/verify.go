@@ -71,6 +71,16 @@ func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time
 	if err != nil {
 		return galleon.Principal{}, time.Time{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
 	}
+	if c.TenantID != t.ID {
+		// A further tenant's principal (tenants.go).
+		other, err := i.otherTenant(context.Background(), c.TenantID)
+		if err != nil {
+			return galleon.Principal{}, time.Time{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
+		}
+		if other != nil && other.ID == c.TenantID {
+			t = other
+		}
+	}
 	issuers := []string{i.ADFSIssuer(), i.TenantIssuer(t.ID)}
 	if c.TenantID != t.ID || (c.Issuer != issuers[0] && c.Issuer != issuers[1]) {
 		return i.refuse(nil, "The access token is from the wrong issuer '%s'. It must match the tenant '%s' of this server, issuer '%s' or '%s'. Please use the authority (URL) '%s' or '%s' to get the token.",
