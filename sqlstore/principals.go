@@ -940,14 +940,17 @@ func (s *DB) RedeemInvitation(ctx context.Context, id, tokenID, passwordHash str
 		case !now.Before(inv.TokenExpiresAt):
 			return galleon.Errorf(galleon.CodeInvitationGone, "This invitation expired on %s.", inv.TokenExpiresAt.UTC().Format(time.RFC1123))
 		}
-		res, err := tx.exec(ctx, `UPDATE principals SET password_hash = ?, external_user_state = ?, account_enabled = 1 WHERE object_id = ? AND type = ?`,
-			passwordHash, galleon.ExternalStateAccepted, inv.UserID, galleon.PrincipalUser)
+		// Only a guest still pending: another invitation of the same guest
+		// redeemed already must not set the password again.
+		res, err := tx.exec(ctx, `UPDATE principals SET password_hash = ?, external_user_state = ?, account_enabled = 1
+			WHERE object_id = ? AND type = ? AND external_user_state = ?`,
+			passwordHash, galleon.ExternalStateAccepted, inv.UserID, galleon.PrincipalUser, galleon.ExternalStatePending)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			if err == nil {
-				err = galleon.Errorf(galleon.CodeInvitationGone, "The invited user no longer exists.")
+				err = galleon.Errorf(galleon.CodeInvitationGone, "The invited guest has accepted an invitation already, or no longer exists.")
 			}
 			return err
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/galleon-project/galleon/authz"
 	"github.com/galleon-project/galleon/blobapi"
 	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/graph"
 	"github.com/galleon-project/galleon/identity"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
@@ -58,6 +59,7 @@ type Config struct {
 	// GCInterval is how often the region stores' unreferenced chunks are
 	// collected; zero disables collection.
 	GCInterval time.Duration
+	Directory  DirectoryConfig
 }
 
 func newServeCommand() *cobra.Command {
@@ -96,6 +98,7 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
 	f.DurationVar(&c.GCInterval, "gc-interval", 15*time.Minute, "how often chunks no image refers to any more are deleted from the region stores; 0 disables")
 	f.IntVar(&c.WorkMaxAttempts, "work-max-attempts", 10, "how often a long-running operation is tried (with backoff 1s, 2s, 4s, … up to 1m) before a transient error fails it")
+	addDirectoryFlags(f, &c.Directory)
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
 }
@@ -116,6 +119,7 @@ type Main struct {
 	Metrics     *prometheus.Registry
 	Collector   *replication.Collector
 	Blobs       *blobapi.Server
+	Graph       *graph.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
 
@@ -256,6 +260,9 @@ func (m *Main) Open(ctx context.Context) error {
 			Portal:                   publicURL + "/",
 		},
 	}
+	if err := m.openDirectory(ctx); err != nil {
+		return err
+	}
 	m.HTTP = &http.Server{
 		Handler:           m.handler(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -366,6 +373,7 @@ func (m *Main) handler() http.Handler {
 	ident := m.Issuer.Handler()
 	metrics := promhttp.HandlerFor(m.Metrics, promhttp.HandlerOpts{})
 	blobs := m.Blobs.Handler()
+	directory := m.Graph.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			metrics.ServeHTTP(w, r)
@@ -373,6 +381,10 @@ func (m *Main) handler() http.Handler {
 		}
 		if strings.HasPrefix(r.URL.Path, blobapi.PathPrefix) {
 			blobs.ServeHTTP(w, r)
+			return
+		}
+		if graph.Owns(r.URL.Path) {
+			directory.ServeHTTP(w, r)
 			return
 		}
 		if armapi.Owns(r.URL.Path) {
