@@ -21,6 +21,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newCredentialsCommand(), newVersionCommand(), newUploadCommand(), newDownloadCommand(), newWatchCommand(), newAuditCommand(), newTenantCommand())
+	root.AddCommand(newUserCommand(), newGroupCommand(), newSPCommand(), newInviteCommand())
 	return root
 }
 
