@@ -204,7 +204,7 @@ func graphFlow(t *testing.T, s *Server) {
 			t.Fatalf("a member twice: %d %v", status, body)
 		}
 		status, _, body = s.Do(t, "POST", "/v1.0/directoryObjects/getByIds", admin, map[string]any{
-			"ids": []string{alice["id"].(string), inner, s.Creds.ServicePrincipalObjectID, "00000000-0000-0000-0000-000000000000"},
+			"ids":   []string{alice["id"].(string), inner, s.Creds.ServicePrincipalObjectID, "00000000-0000-0000-0000-000000000000"},
 			"types": []string{"user", "group", "servicePrincipal", "directoryObjectPartnerReference"}})
 		if vs := values(body); status != 200 || len(vs) != 3 || vs[0]["@odata.type"] != "#microsoft.graph.user" ||
 			vs[1]["@odata.type"] != "#microsoft.graph.group" || vs[2]["@odata.type"] != "#microsoft.graph.servicePrincipal" {
