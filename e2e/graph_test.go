@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -331,4 +334,80 @@ func decodeClaims(t testing.TB, token string) map[string]any {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestDirectoryCLI drives galleon user, group and sp against a server,
+// checking each result through sign-in or Graph.
+func TestDirectoryCLI(t *testing.T) {
+	s := StartServer(t)
+	out := mustRunCLI(t, s, "user", "create", "dana@galleon.local", "--display-name", "Dana Scully")
+	pw := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.Stdout)
+	if pw == nil {
+		t.Fatalf("user create printed no password:\n%s", out.Stdout)
+	}
+	s.MustPasswordToken(t, "dana@galleon.local", pw[1], s.Creds.Audience)
+	if out = mustRunCLI(t, s, "user", "list"); !strings.Contains(out.Stdout, "dana@galleon.local") || !strings.Contains(out.Stdout, "Dana Scully") {
+		t.Errorf("user list:\n%s", out.Stdout)
+	}
+	passFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(passFile, []byte("The truth is 0ut there\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRunCLI(t, s, "user", "set-password", "dana@galleon.local", "--password-file", passFile)
+	s.MustPasswordToken(t, "dana@galleon.local", "The truth is 0ut there", s.Creds.Audience)
+	if status, _ := s.PasswordToken(t, "dana@galleon.local", pw[1], s.Creds.Audience); status != 400 {
+		t.Errorf("the old password still works: %d", status)
+	}
+	if r := runCLI(t, s, "user", "create", "x@galleon.local", "--password", "short"); r.Err == nil || !strings.Contains(r.Stderr, "Request_BadRequest") {
+		t.Errorf("a short password: %v %s", r.Err, r.Stderr)
+	}
+
+	mustRunCLI(t, s, "group", "create", "x-files", "--description", "agents")
+	mustRunCLI(t, s, "group", "create", "fbi")
+	mustRunCLI(t, s, "group", "add-member", "x-files", "dana@galleon.local")
+	mustRunCLI(t, s, "group", "add-member", "fbi", "x-files")
+	out = mustRunCLI(t, s, "sp", "create", "ci-bot")
+	appID := regexp.MustCompile(`client id \(appId\): (\S+)`).FindStringSubmatch(out.Stdout)
+	secret := regexp.MustCompile(`secret: +(\S+)`).FindStringSubmatch(out.Stdout)
+	if appID == nil || secret == nil {
+		t.Fatalf("sp create printed:\n%s", out.Stdout)
+	}
+	mustRunCLI(t, s, "group", "add-member", "x-files", appID[1])
+	if out = mustRunCLI(t, s, "group", "members", "x-files"); !strings.Contains(out.Stdout, "dana@galleon.local") || !strings.Contains(out.Stdout, "ci-bot") {
+		t.Errorf("group members:\n%s", out.Stdout)
+	}
+	admin := s.GraphToken(t)
+	_, _, dana := s.Do(t, "GET", "/v1.0/users/dana@galleon.local", admin, nil)
+	_, _, groups := s.Do(t, "POST", "/v1.0/users/dana@galleon.local/getMemberGroups", admin, map[string]any{"securityEnabledOnly": true})
+	if got, _ := groups["value"].([]any); len(got) != 2 {
+		t.Errorf("dana's groups through nesting: %v (dana %v)", groups, dana["id"])
+	}
+	clientToken := func(secret string) int {
+		status, _ := s.tokenFor(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {appID[1]}, "client_secret": {secret},
+			"scope": {s.Creds.Audience + "/.default"}})
+		return status
+	}
+	if status := clientToken(secret[1]); status != 200 {
+		t.Errorf("the created service principal signs in: %d", status)
+	}
+	out = mustRunCLI(t, s, "sp", "add-secret", appID[1], "--years", "2")
+	second := regexp.MustCompile(`secret: (\S+)`).FindStringSubmatch(out.Stdout)
+	if second == nil || second[1] == secret[1] || clientToken(second[1]) != 200 {
+		t.Errorf("sp add-secret printed:\n%s", out.Stdout)
+	}
+	if out = mustRunCLI(t, s, "sp", "list"); !strings.Contains(out.Stdout, appID[1]) || !strings.Contains(out.Stdout, "galleon-bootstrap") {
+		t.Errorf("sp list:\n%s", out.Stdout)
+	}
+	mustRunCLI(t, s, "group", "remove-member", "x-files", "dana@galleon.local")
+	mustRunCLI(t, s, "group", "delete", "fbi")
+	if out = mustRunCLI(t, s, "group", "list"); strings.Contains(out.Stdout, "fbi") || !strings.Contains(out.Stdout, "x-files") {
+		t.Errorf("group list:\n%s", out.Stdout)
+	}
+	mustRunCLI(t, s, "user", "delete", "dana@galleon.local")
+	if status, _ := s.PasswordToken(t, "dana@galleon.local", "The truth is 0ut there", s.Creds.Audience); status != 400 {
+		t.Errorf("a deleted user signs in: %d", status)
+	}
+	if r := runCLI(t, s, "group", "add-member", "nosuchgroup", "x@galleon.local"); r.Err == nil || !strings.Contains(r.Stderr, "no group") {
+		t.Errorf("a missing group: %v %s", r.Err, r.Stderr)
+	}
 }
