@@ -169,11 +169,6 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 	if c.user != nil {
 		inviterName = c.user.DisplayName
 	}
-	if c.user == nil {
-		if sp, err := s.Store.GetServicePrincipal(ctx, c.ObjectID); err == nil {
-			inviterName = sp.DisplayName
-		}
-	}
 	if inviterName == "" {
 		inviterName = c.DisplayIdentity()
 	}

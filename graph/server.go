@@ -256,6 +256,16 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			sprintf("Access token validation failure. Invalid audience '%s': Graph takes tokens for '%s/'.", aud, s.PublicURL)}
 	}
 	c := &caller{Principal: p}
+	if p.Type == galleon.PrincipalServicePrincipal {
+		sp, err := s.Store.GetServicePrincipal(r.Context(), p.ObjectID)
+		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && !sp.AccountEnabled {
+			return nil, &Error{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. The service principal no longer exists or is disabled."}
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.DisplayName = sp.DisplayName
+	}
 	if p.Type == galleon.PrincipalUser {
 		u, err := s.Store.GetUser(r.Context(), p.ObjectID)
 		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && !u.AccountEnabled {
