@@ -67,12 +67,17 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *request) error {
 
 // listTenants lists the caller's home tenant.
 func (s *Server) listTenants(w http.ResponseWriter, r *request) error {
-	t, err := s.Store.DefaultTenant(r.Context())
+	// The caller's home tenant: the installation's first, or a further
+	// one (galleon tenant create).
+	t, err := s.Store.GetTenant(r.Context(), r.principal.TenantID)
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		t, err = &galleon.Tenant{}, nil
+	}
 	if err != nil {
 		return err
 	}
 	out := []map[string]any{}
-	if t.ID == r.principal.TenantID {
+	if t.ID != "" && t.ID == r.principal.TenantID {
 		out = append(out, map[string]any{
 			"id":             "/tenants/" + t.ID,
 			"tenantId":       t.ID,

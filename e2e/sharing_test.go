@@ -243,6 +243,20 @@ func sharingFlow(t *testing.T, s *Server) {
 	unique := s.Creds.SubscriptionID + "-SHARED"
 	locationPath := "/subscriptions/" + sub2 + "/providers/Microsoft.Compute/locations/eastus"
 
+	t.Run("OtherTenant", func(t *testing.T) {
+		status, _, body := s.Do(t, http.MethodGet, "/tenants?api-version=2022-12-01", consumer.Token(t), nil)
+		value, _ := body["value"].([]any)
+		if status != 200 || len(value) != 1 || value[0].(map[string]any)["tenantId"] != tenant2 ||
+			value[0].(map[string]any)["defaultDomain"] != "fabrikam.example" {
+			t.Errorf("GET /tenants as the other tenant: %d %v", status, body)
+		}
+		status, _, body = s.Do(t, http.MethodGet, "/subscriptions?api-version=2022-12-01", consumer.Token(t), nil)
+		value, _ = body["value"].([]any)
+		if status != 200 || len(value) != 1 || value[0].(map[string]any)["subscriptionId"] != sub2 {
+			t.Errorf("GET /subscriptions as the other tenant: %d %v", status, body)
+		}
+	})
+
 	t.Run("NothingBeforeSharing", func(t *testing.T) {
 		if got := consumer.SharedNames(t, "eastus", false); len(got) != 0 {
 			t.Fatalf("shared galleries before any share: %v", got)
