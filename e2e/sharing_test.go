@@ -425,6 +425,40 @@ func sharingFlow(t *testing.T, s *Server) {
 		wantResponseError(t, "the publisher's other gallery", err, 404, "ResourceNotFound")
 	})
 
+	t.Run("Paging", func(t *testing.T) {
+		// Three shared galleries over pages of two (--list-page-size 2).
+		for _, name := range []string{"paged1", "paged2"} {
+			if _, err := owner.createGallery(ctx, rg, name, armcompute.Gallery{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := owner.share(ctx, rg, name, armcompute.SharingUpdateOperationTypesAdd, subscriptionsGroup(sub2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pager := consumer.Shared.NewListPager("eastus", nil)
+		var pages [][]string
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, g := range page.Value {
+				names = append(names, *g.Name)
+			}
+			pages = append(pages, names)
+		}
+		pre := s.Creds.SubscriptionID + "-"
+		if len(pages) != 2 || !slices.Equal(pages[0], []string{pre + "PAGED1", pre + "PAGED2"}) || !slices.Equal(pages[1], []string{unique}) {
+			t.Errorf("pages of shared galleries: %v", pages)
+		}
+		for _, name := range []string{"paged1", "paged2"} {
+			if _, err := owner.share(ctx, rg, name, armcompute.SharingUpdateOperationTypesReset); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
 	t.Run("RejectAndAccept", func(t *testing.T) {
 		respond := func(verb, name string) (int, map[string]any) {
 			status, _, body := s.Do(t, http.MethodPost, locationPath+"/sharedGallerySubscriptions/"+s.Creds.SubscriptionID+
