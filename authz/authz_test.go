@@ -136,13 +136,15 @@ func TestEffective(t *testing.T) {
 		{"ReaderNoWriteBelow", []Grant{{gallery, role(galleon.RoleReader)}}, func(e *Effective) bool { return e.AllowsBelow("Microsoft.Compute/galleries/write", sub) }, false},
 		{"NotActionsExclude", []Grant{{gallery, noDelete}}, func(e *Effective) bool { return e.Allows("Microsoft.Compute/galleries/delete", gallery) }, false},
 		{"NotActionsKeepRest", []Grant{{gallery, noDelete}}, func(e *Effective) bool { return e.Allows("Microsoft.Compute/galleries/write", gallery) }, true},
-		{"OwnerNoDataActions", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.AllowsData(ActionDownloadVersion, gallery) }, false},
+		{"OwnerHoldsDataActions", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.AllowsData(ActionDownloadVersion, gallery) }, true},
+		{"ContributorNoDataActions", []Grant{{sub, role(galleon.RoleContributor)}}, func(e *Effective) bool { return e.AllowsData(ActionDownloadVersion, gallery) }, false},
 		{"DownloaderData", []Grant{{gallery, downloader}}, func(e *Effective) bool {
 			return e.AllowsData(ActionDownloadVersion, gallery+"/images/i/versions/1.0.0")
 		}, true},
 		{"OwnerHoldsReader", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.Holds(role(galleon.RoleReader), gallery) }, true},
 		{"OwnerHoldsContributor", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.Holds(role(galleon.RoleContributor), rg) }, true},
-		{"OwnerLacksDataActions", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.Holds(downloader, gallery) }, false},
+		{"OwnerHoldsDownloader", []Grant{{sub, role(galleon.RoleOwner)}}, func(e *Effective) bool { return e.Holds(downloader, gallery) }, true},
+		{"ContributorLacksDownloader", []Grant{{sub, role(galleon.RoleContributor)}}, func(e *Effective) bool { return e.Holds(downloader, gallery) }, false},
 		{"ContributorLacksOwner", []Grant{{sub, role(galleon.RoleContributor)}}, func(e *Effective) bool { return e.Holds(role(galleon.RoleOwner), rg) }, false},
 		{"ContributorHoldsReader", []Grant{{sub, role(galleon.RoleContributor)}}, func(e *Effective) bool { return e.Holds(role(galleon.RoleReader), rg) }, true},
 		{"UserAccessAdminLacksOwner", []Grant{{sub, role(galleon.RoleUserAccessAdministrator)}}, func(e *Effective) bool { return e.Holds(role(galleon.RoleOwner), rg) }, false},

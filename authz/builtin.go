@@ -12,7 +12,10 @@ var BuiltIn = []RoleDefinition{
 	{
 		ID: galleon.RoleOwner, RoleName: "Owner", RoleType: galleon.BuiltInRole,
 		Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
-		Permissions: []Permission{{Actions: []string{"*"}}},
+		// Unlike Azure's Owner, Galleon's also holds every data action:
+		// nobody grants more than they hold here, so without them no one
+		// could ever hand out a data action (downloading versions' bytes).
+		Permissions: []Permission{{Actions: []string{"*"}, DataActions: []string{"*"}}},
 	},
 	{
 		ID: galleon.RoleContributor, RoleName: "Contributor", RoleType: galleon.BuiltInRole,
