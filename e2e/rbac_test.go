@@ -93,13 +93,13 @@ func makePrincipals(t testing.TB, s *Server) *testPrincipals {
 	return p
 }
 
-// credentialFor returns an SDK credential for a user by username and
-// password (the public client az uses), or for a service principal.
+// userCredential returns an SDK credential for a user by username and
+// password, as the public client az uses.
 func userCredential(t testing.TB, s *Server, sdk *SDK, upn, password string) azcore.TokenCredential {
 	t.Helper()
 	//lint:ignore SA1019 the username/password flow is what a script without a browser has
-	cred, err := azidentity.NewUsernamePasswordCredential(s.Creds.TenantID, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", upn, password,
-		&azidentity.UsernamePasswordCredentialOptions{ClientOptions: sdk.opts, DisableInstanceDiscovery: true})
+	opts := &azidentity.UsernamePasswordCredentialOptions{ClientOptions: sdk.opts, DisableInstanceDiscovery: true}
+	cred, err := azidentity.NewUsernamePasswordCredential(s.Creds.TenantID, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", upn, password, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,9 +86,11 @@ func (s *DB) CreateRoleAssignment(ctx context.Context, a *galleon.RoleAssignment
 		if err != nil {
 			return err
 		}
-		for _, o := range same {
-			if o.Name == a.Name && galleon.Fold(o.Scope) == galleon.Fold(a.Scope) && o.RoleDefinitionID == a.RoleDefinitionID && o.PrincipalID == a.PrincipalID {
-				*a = o
+		if len(same) > 0 {
+			o := same[0]
+			if len(same) == 1 && o.Name == a.Name && galleon.Fold(o.Scope) == galleon.Fold(a.Scope) &&
+				o.RoleDefinitionID == a.RoleDefinitionID && o.PrincipalID == a.PrincipalID {
+				*a = o // the same assignment again
 				return nil
 			}
 			return roleAssignmentExists(&o)
