@@ -24,8 +24,9 @@ type discoveryDocument struct {
 }
 
 // grantTypes are the grants the token endpoint accepts: service
-// principals' client credentials and users' passwords (password.go).
-var grantTypes = []string{"client_credentials", "password"}
+// principals' client credentials, users' passwords (password.go) and
+// their refresh tokens (refresh.go).
+var grantTypes = []string{"client_credentials", "password", "refresh_token"}
 
 func (i *Issuer) serveDiscovery(w http.ResponseWriter, r *http.Request, rt route) {
 	doc := discoveryDocument{

@@ -73,7 +73,7 @@ func TestHandler_Discovery(t *testing.T) {
 			for field, want := range map[string]string{
 				"id_token_signing_alg_values_supported": "RS256",
 				"token_endpoint_auth_methods_supported": "client_secret_post client_secret_basic",
-				"grant_types_supported":                 "client_credentials password",
+				"grant_types_supported":                 "client_credentials password refresh_token",
 			} {
 				var got []string
 				for _, v := range resp.body[field].([]any) {

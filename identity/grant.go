@@ -63,6 +63,8 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request, rt route) {
 		i.clientCredentials(w, r, req)
 	case "password":
 		i.passwordGrant(w, r, req)
+	case "refresh_token":
+		i.refreshGrant(w, r, req)
 	case "":
 		i.writeOAuthError(w, r, errMissingParameter("grant_type"))
 	default:

@@ -69,7 +69,12 @@ func (i *Issuer) passwordGrant(w http.ResponseWriter, r *http.Request, req token
 		i.writeOAuthError(w, r, errUnknownResource(resource, i.Audiences), logUser)
 		return
 	}
-	i.respond(w, r, u.Principal, resource, req.auth)
+	clientID := ""
+	if hasOpenIDScope(req.form.Get("scope")) {
+		// An OpenID client keeps an account: ID and refresh tokens too.
+		clientID = req.form.Get("client_id")
+	}
+	i.respondUser(w, r, u, clientID, resource, req)
 }
 
 // signInRefusal says why u may not sign in with password, or "" when it

@@ -187,3 +187,73 @@ func TestAzureSDK_UsernamePasswordCredential(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshGrant: an OpenID password sign-in answers an ID token and a
+// refresh token; the refresh token gets tokens for another resource while
+// the user is unchanged, and nothing after a password change, a disabling
+// or a tampering.
+func TestRefreshGrant(t *testing.T) {
+	dir := userDirectory(t)
+	iss, srv := MustIssuer(t, dir)
+	iss.Audiences = append(iss.Audiences, "https://graph.example/")
+	v2 := "/" + tenantID + "/oauth2/v2.0/token"
+	resp := postForm(t, srv, v2, sdkPasswordForm("alice@galleon.local", userPass), false)
+	idTok, _ := resp.body["id_token"].(string)
+	rt, _ := resp.body["refresh_token"].(string)
+	ci, _ := resp.body["client_info"].(string)
+	if resp.status != 200 || idTok == "" || rt == "" || ci == "" {
+		t.Fatalf("password grant: %d %s", resp.status, resp.raw)
+	}
+	c, _ := unverifiedClaims(t, idTok)
+	if c["aud"] != "04b07795-8ddb-461a-bbee-02f9e1bf7b46" || c["iss"] != iss.TenantIssuer(tenantID) || c["sub"] != userOID ||
+		c["preferred_username"] != "alice@galleon.local" || c["tid"] != tenantID {
+		t.Errorf("id_token claims %v", c)
+	}
+	if _, err := iss.VerifyToken(rt); err == nil {
+		t.Error("a refresh token is accepted as an access token")
+	}
+	refresh := func(rt, clientID string) response {
+		return postForm(t, srv, v2, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {clientID},
+			"scope": {"https://graph.example//.default openid offline_access profile"}}, false)
+	}
+	resp = refresh(rt, "04b07795-8ddb-461a-bbee-02f9e1bf7b46")
+	at, _ := resp.body["access_token"].(string)
+	if resp.status != 200 || at == "" || resp.body["refresh_token"] == nil {
+		t.Fatalf("refresh grant: %d %s", resp.status, resp.raw)
+	}
+	if ac, _ := unverifiedClaims(t, at); ac["aud"] != "https://graph.example/" || ac["oid"] != userOID || ac["idtyp"] != "user" {
+		t.Errorf("refreshed access token claims %v", ac)
+	}
+	flipped := []byte(rt)
+	flipped[len(flipped)-5] ^= 1
+	for _, tt := range []struct {
+		name, rt, clientID string
+		edit               func(u *galleon.DirectoryUser)
+		aadsts             string
+	}{
+		{"ErrOtherClient", rt, "another-client", nil, "AADSTS50173"},
+		{"ErrTampered", string(flipped), "04b07795-8ddb-461a-bbee-02f9e1bf7b46", nil, "AADSTS50173"},
+		{"ErrAccessTokenAsRefresh", at, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", nil, "AADSTS50173"},
+		{"ErrPasswordChanged", rt, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", func(u *galleon.DirectoryUser) { u.PasswordHash = "$argon2id$other" }, "AADSTS50173"},
+		{"ErrDisabled", rt, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", func(u *galleon.DirectoryUser) { u.AccountEnabled = false }, "AADSTS50057"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.edit != nil {
+				orig := dir.UserForSignInFn
+				dir.UserForSignInFn = func(ctx context.Context, name string) (*galleon.DirectoryUser, error) {
+					u, err := orig(ctx, name)
+					if err == nil {
+						tt.edit(u)
+					}
+					return u, err
+				}
+				defer func() { dir.UserForSignInFn = orig }()
+			}
+			resp := refresh(tt.rt, tt.clientID)
+			desc, _ := resp.body["error_description"].(string)
+			if resp.status != 400 || resp.body["error"] != "invalid_grant" || !strings.HasPrefix(desc, tt.aadsts) {
+				t.Fatalf("%d %s, want invalid_grant %s", resp.status, resp.raw, tt.aadsts)
+			}
+		})
+	}
+}
