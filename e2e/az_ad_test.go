@@ -50,8 +50,26 @@ func TestAzAD(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "domain portion") {
 		t.Errorf("a user outside the tenant's domain: err %v, stderr %q", err, stderr)
 	}
-	// The user signs in with the password az set.
+	// The user signs in with the password az set, with az too (the AD FS
+	// authority's password grant); az then gets its Graph token with the
+	// refresh token.
 	s.MustPasswordToken(t, "alice@galleon.local", "Wonderl4nd-rabbit", s.Creds.Audience)
+	userAz := NewAz(t, s)
+	userAz.registerCloud()
+	var accounts []map[string]any
+	userAz.MustJSON(&accounts, "login", "-u", "alice@galleon.local", "-p", "Wonderl4nd-rabbit", "--allow-no-subscriptions")
+	if len(accounts) != 1 || accounts[0]["user"].(map[string]any)["type"] != "user" {
+		t.Fatalf("az login -u: %v", accounts)
+	}
+	var me map[string]any
+	userAz.MustJSON(&me, "ad", "signed-in-user", "show")
+	if me["id"] != aliceID || me["userPrincipalName"] != "alice@galleon.local" {
+		t.Errorf("ad signed-in-user show: %v", me)
+	}
+	if _, stderr, err := userAz.Run("ad", "group", "create", "--display-name", "not mine", "--mail-nickname", "x"); err == nil ||
+		!strings.Contains(stderr, "Insufficient privileges") {
+		t.Errorf("a member user creates a group with az: err %v, stderr %q", err, stderr)
+	}
 
 	var group map[string]any
 	az.MustJSON(&group, "ad", "group", "create", "--display-name", "Gallery Readers", "--mail-nickname", "gallery-readers")
@@ -102,7 +120,6 @@ func TestAzAD(t *testing.T) {
 	// no role, so it sees no subscription.
 	spAz := NewAz(t, s)
 	spAz.registerCloud()
-	var accounts []map[string]any
 	spAz.MustJSON(&accounts, "login", "--service-principal", "-u", appID, "-p", password, "--tenant", tenant, "--allow-no-subscriptions")
 	if len(accounts) != 1 || accounts[0]["tenantId"] != s.Creds.TenantID {
 		t.Fatalf("az login as the new service principal: %v", accounts)

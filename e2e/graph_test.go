@@ -237,6 +237,12 @@ func graphFlow(t *testing.T, s *Server) {
 		if status != 403 || graphErrorCode(body) != "Authorization_RequestDenied" {
 			t.Fatalf("a member creates a group: %d %v", status, body)
 		}
+		// The bootstrap admin user administers the directory without a role.
+		adminUser := s.MustPasswordToken(t, s.Creds.AdminUserPrincipalName, s.Creds.AdminPassword, s.graphAudience())
+		status, _, body = s.Do(t, "POST", "/v1.0/groups", adminUser, map[string]any{"displayName": "admins", "mailNickname": "admins", "securityEnabled": true})
+		if status != 201 {
+			t.Fatalf("the admin user creates a group: %d %v", status, body)
+		}
 		// Tokens for ARM are not Graph tokens.
 		armUser := s.MustPasswordToken(t, "bob@galleon.local", pw, s.Creds.Audience)
 		if status, _, body = s.Do(t, "GET", "/v1.0/me", armUser, nil); status != 401 || graphErrorCode(body) != "InvalidAuthenticationToken" {

@@ -29,7 +29,8 @@
 // server's public URL with a trailing slash, as az asks for it). Reads
 // need a member user or a service principal of the tenant (a guest reads
 // only itself); writes need a directory administrator: a principal that
-// may write role assignments on the installation's subscription.
+// may write role assignments on the installation's subscription, or the
+// bootstrap admin user.
 package graph
 
 import (
@@ -65,6 +66,10 @@ type Server struct {
 	// SubscriptionID is the installation's subscription: writing role
 	// assignments on it makes a directory administrator.
 	SubscriptionID string
+	// Administrators are the principal names of member users who
+	// administer the directory whatever their roles, as Entra's Global
+	// Administrators do: the bootstrap admin user.
+	Administrators []string
 	// PublicURL is the server's origin, without a trailing slash; the
 	// Graph audience is PublicURL + "/".
 	PublicURL string
@@ -319,6 +324,13 @@ func (s *Server) requireAdmin(ctx context.Context) error {
 	c := callerOf(ctx)
 	if c.guest() {
 		return denied()
+	}
+	if c.user != nil {
+		for _, a := range s.Administrators {
+			if strings.EqualFold(a, c.user.UserPrincipalName) {
+				return nil
+			}
+		}
 	}
 	err := s.Authorizer.Authorize(ctx, c.Principal, "Microsoft.Authorization/roleAssignments/write", galleon.SubscriptionScope(s.SubscriptionID))
 	if galleon.ErrorCode(err) == galleon.CodeAuthorizationFailed {

@@ -98,7 +98,15 @@ func (m *Main) openDirectory(ctx context.Context) error {
 	if c.Directory.InvitationLifetime < 0 {
 		return fmt.Errorf("--invitation-lifetime must not be negative")
 	}
+	// The bootstrap admin user administers the directory, as Entra's
+	// Global Administrator; nodes without the bootstrap secrets know it by
+	// the name bootstrap gives it.
+	adminUPN := m.Credentials.AdminUserPrincipalName
+	if adminUPN == "" {
+		adminUPN = "admin@" + tenantDomain
+	}
 	m.Graph = &graph.Server{
+		Administrators:     []string{adminUPN},
 		Store:              m.Store,
 		VerifyToken:        m.Issuer.VerifyToken,
 		Authorizer:         m.ARM.Authorizer,
