@@ -288,15 +288,18 @@ func TestSDK_ReaderOnOneGallery(t *testing.T) {
 	// The audit log holds the refusals, with who and what.
 	status, _, body := s.Do(t, "GET", sub+"/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01", s.Token(t), nil)
 	events, _ := body["value"].([]any)
-	denied := 0
+	denied, directoryWrites := 0, 0
 	for _, e := range events {
 		ev, _ := e.(map[string]any)
 		if st, _ := ev["status"].(map[string]any); st["value"] == "Denied" {
 			denied++
 		}
+		if op, _ := ev["operationName"].(map[string]any); op["value"] == "Microsoft.Graph/users/write" {
+			directoryWrites++
+		}
 	}
-	if status != 200 || denied < 3*5 {
-		t.Errorf("audit log: status %d, %d denied events of %d, want at least 15", status, denied, len(events))
+	if status != 200 || denied < 3*5 || directoryWrites != 2 {
+		t.Errorf("audit log: status %d, %d denied events and %d user creations of %d, want at least 15 and 2", status, denied, directoryWrites, len(events))
 	}
 }
 

@@ -235,9 +235,11 @@ func (s *Server) Handler() http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
-		if err := s.route(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, PathPrefix), "/"), "/")); err != nil {
-			s.writeError(w, r, err)
+		rec := &statusRecorder{ResponseWriter: w}
+		if err := s.route(rec, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, PathPrefix), "/"), "/")); err != nil {
+			s.writeError(rec, r, err)
 		}
+		s.audit(r, c, rec.status)
 	})
 }
 
