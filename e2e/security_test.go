@@ -193,4 +193,23 @@ func TestSecurity(t *testing.T) {
 			t.Errorf("a tampered invitation link: %s, want 400 or 410", resp.Status)
 		}
 	})
+
+	t.Run("ExpiredInvitation", func(t *testing.T) {
+		short := StartServer(t, "--invitation-lifetime", "1s")
+		inv := graph(t, short, graphToken(t, short), "POST", "/invitations", map[string]any{"invitedUserEmailAddress": "late@example.org",
+			"inviteRedirectUrl": short.URL + "/", "sendInvitationMessage": false})
+		u, err := url.Parse(inv["inviteRedeemUrl"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2100 * time.Millisecond) // token expiry has one-second resolution
+		resp, err := short.Client.Get(short.URL + u.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGone {
+			t.Errorf("an expired invitation link: %s, want 410", resp.Status)
+		}
+	})
 }
