@@ -33,6 +33,7 @@ import (
 	"github.com/galleon-project/galleon/identity"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
+	"github.com/galleon-project/galleon/portal"
 	"github.com/galleon-project/galleon/replication"
 	"github.com/galleon-project/galleon/sqlstore"
 )
@@ -120,6 +121,7 @@ type Main struct {
 	Collector   *replication.Collector
 	Blobs       *blobapi.Server
 	Graph       *graph.Server
+	Portal      *portal.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
 
@@ -263,6 +265,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openDirectory(ctx); err != nil {
 		return err
 	}
+	if err := m.openPortal(ctx); err != nil {
+		return err
+	}
 	m.HTTP = &http.Server{
 		Handler:           m.handler(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -374,6 +379,7 @@ func (m *Main) handler() http.Handler {
 	metrics := promhttp.HandlerFor(m.Metrics, promhttp.HandlerOpts{})
 	blobs := m.Blobs.Handler()
 	directory := m.Graph.Handler()
+	ui := m.Portal.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			metrics.ServeHTTP(w, r)
@@ -389,6 +395,10 @@ func (m *Main) handler() http.Handler {
 		}
 		if armapi.Owns(r.URL.Path) {
 			arm.ServeHTTP(w, r)
+			return
+		}
+		if portal.Owns(r.URL.Path) {
+			ui.ServeHTTP(w, r)
 			return
 		}
 		ident.ServeHTTP(w, r)
