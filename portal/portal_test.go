@@ -1,0 +1,450 @@
+package portal
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/galleon-project/galleon"
+)
+
+// fakeUsers is the directory the portal checks sessions against.
+type fakeUsers struct {
+	mu    sync.Mutex
+	users map[string]*galleon.DirectoryUser
+}
+
+func (f *fakeUsers) GetUser(_ context.Context, id string) (*galleon.DirectoryUser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return nil, galleon.Errorf(galleon.CodeResourceNotFound, "no user %s", id)
+	}
+	c := *u
+	return &c, nil
+}
+
+func (f *fakeUsers) update(id string, fn func(u *galleon.DirectoryUser)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.users[id])
+}
+
+// fakeARM answers the few reads the pages make and records writes.
+type fakeARM struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (a *fakeARM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer arm-token" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.Method != http.MethodGet {
+		a.mu.Lock()
+		a.writes = append(a.writes, r.Method+" "+r.URL.Path)
+		a.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{}`))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch p := r.URL.Path; {
+	case p == "/subscriptions":
+		_, _ = w.Write([]byte(`{"value":[{"subscriptionId":"sub1","displayName":"Galleon"}]}`))
+	case strings.HasSuffix(p, "/locations"):
+		_, _ = w.Write([]byte(`{"value":[{"name":"eastus","displayName":"East US"}]}`))
+	case strings.HasSuffix(p, "/resourcegroups/rg1"):
+		_, _ = w.Write([]byte(`{"id":"/subscriptions/sub1/resourceGroups/rg1","name":"rg1","location":"eastus"}`))
+	case strings.HasSuffix(p, "/resourcegroups"):
+		_, _ = w.Write([]byte(`{"value":[{"id":"/subscriptions/sub1/resourceGroups/rg1","name":"rg1","location":"eastus"}]}`))
+	case strings.HasSuffix(p, "/galleries"):
+		_, _ = w.Write([]byte(`{"value":[]}`))
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not found"}}`))
+	}
+}
+
+func (a *fakeARM) Writes() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.writes...)
+}
+
+const alicePassword = "correct horse"
+
+// newTestServer is a portal whose sign-in knows alice@galleon.local.
+func newTestServer(t *testing.T) (*Server, *fakeUsers, *fakeARM) {
+	t.Helper()
+	users := &fakeUsers{users: map[string]*galleon.DirectoryUser{
+		"oid-alice": {Principal: galleon.Principal{ObjectID: "oid-alice", TenantID: "t", Type: galleon.PrincipalUser,
+			UserPrincipalName: "alice@galleon.local", DisplayName: "Alice"}, PasswordHash: "hash-1", AccountEnabled: true},
+	}}
+	arm := &fakeARM{}
+	identity := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/adfs/oauth2/token" && r.PostForm.Get("grant_type") == "password" &&
+			r.PostForm.Get("username") == "alice@galleon.local" && r.PostForm.Get("password") == alicePassword {
+			_, _ = w.Write([]byte(`{"access_token":"signin-token"}`))
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant","error_codes":[50126]}`))
+	})
+	s := &Server{
+		ARM:      arm,
+		Identity: identity,
+		VerifyToken: func(tok string) (galleon.Principal, error) {
+			if tok != "signin-token" {
+				return galleon.Principal{}, galleon.Errorf(galleon.CodeAuthenticationFailed, "bad token")
+			}
+			return users.users["oid-alice"].Principal, nil
+		},
+		IssueToken: func(p galleon.Principal, aud string) (string, time.Time, error) {
+			return "arm-token", time.Now().Add(time.Hour), nil
+		},
+		Users:       users,
+		ARMAudience: "https://management.core.windows.net/",
+		Key:         []byte("0123456789abcdef0123456789abcdef"),
+	}
+	return s, users, arm
+}
+
+// browser keeps the session cookie between requests, as a browser would.
+type testBrowser struct {
+	t      *testing.T
+	h      http.Handler
+	cookie *http.Cookie
+}
+
+func (b *testBrowser) do(method, path string, form url.Values, header ...string) *httptest.ResponseRecorder {
+	b.t.Helper()
+	var r *http.Request
+	if form != nil {
+		r = httptest.NewRequest(method, "https://galleon.test"+path, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, "https://galleon.test"+path, nil)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	if b.cookie != nil {
+		r.AddCookie(b.cookie)
+	}
+	w := httptest.NewRecorder()
+	b.h.ServeHTTP(w, r)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie {
+			b.cookie = c
+		}
+	}
+	return w
+}
+
+var csrfPattern = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf returns the CSRF token of the form on the page at path.
+func (b *testBrowser) csrf(path string) string {
+	b.t.Helper()
+	w := b.do(http.MethodGet, path, nil)
+	m := csrfPattern.FindStringSubmatch(w.Body.String())
+	if m == nil {
+		b.t.Fatalf("GET %s: %d, no CSRF token in\n%s", path, w.Code, w.Body.String())
+	}
+	return m[1]
+}
+
+func (b *testBrowser) signIn(password string) *httptest.ResponseRecorder {
+	b.t.Helper()
+	tok := b.csrf("/portal/signin")
+	return b.do(http.MethodPost, "/portal/signin", url.Values{"username": {"alice@galleon.local"}, "password": {password},
+		"csrf_token": {tok}, "return": {"/portal/galleries"}})
+}
+
+func TestSignIn_SessionCookie(t *testing.T) {
+	s, _, _ := newTestServer(t)
+	b := &testBrowser{t: t, h: s.Handler()}
+
+	t.Run("OK", func(t *testing.T) {
+		b.csrf("/portal/signin")
+		anonymous := s.readSessionValue(t, b.cookie.Value)
+		w := b.signIn(alicePassword)
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/portal/galleries" {
+			t.Fatalf("sign-in = %d to %q, want 303 to /portal/galleries\n%s", w.Code, w.Header().Get("Location"), w.Body)
+		}
+		c := b.cookie
+		if c.Name != "__Host-galleon-session" || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+			t.Errorf("cookie = %+v, want __Host- prefixed, HttpOnly, Secure, SameSite=Lax, Path=/", c)
+		}
+		sess := s.readSessionValue(t, c.Value)
+		if sess.ObjectID != "oid-alice" || sess.ID == anonymous.ID {
+			t.Errorf("session = %+v; anonymous id %s, want alice with a new id", sess, anonymous.ID)
+		}
+		if w := b.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusOK {
+			t.Errorf("galleries after sign-in = %d", w.Code)
+		}
+	})
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		b := &testBrowser{t: t, h: s.Handler()}
+		w := b.signIn("wrong")
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "user name or password is incorrect") {
+			t.Errorf("wrong password = %d\n%s", w.Code, w.Body)
+		}
+	})
+	t.Run("ErrTampered", func(t *testing.T) {
+		b := &testBrowser{t: t, h: s.Handler()}
+		b.signIn(alicePassword)
+		payload, sig, _ := strings.Cut(b.cookie.Value, ".")
+		data, _ := decodeB64(payload)
+		data = []byte(strings.Replace(string(data), "oid-alice", "oid-admin", 1))
+		b.cookie.Value = encodeB64(data) + "." + sig
+		if w := b.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/portal/signin") {
+			t.Errorf("tampered cookie = %d to %q, want a redirect to sign in", w.Code, w.Header().Get("Location"))
+		}
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		b := &testBrowser{t: t, h: s.Handler()}
+		b.signIn(alicePassword)
+		s.Now = func() time.Time { return time.Now().Add(9 * time.Hour) }
+		defer func() { s.Now = nil }()
+		if w := b.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusSeeOther {
+			t.Errorf("expired session = %d, want 303 to sign in", w.Code)
+		}
+	})
+}
+
+func TestSession_UserChecked(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(u *galleon.DirectoryUser)
+	}{
+		{"ErrDisabled", func(u *galleon.DirectoryUser) { u.AccountEnabled = false }},
+		{"ErrPasswordChanged", func(u *galleon.DirectoryUser) { u.PasswordHash = "hash-2" }},
+		{"ErrDeleted", func(u *galleon.DirectoryUser) { u.ObjectID = "gone" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, users, _ := newTestServer(t)
+			b := &testBrowser{t: t, h: s.Handler()}
+			b.signIn(alicePassword)
+			users.update("oid-alice", tt.change)
+			if tt.name == "ErrDeleted" {
+				delete(users.users, "oid-alice")
+			}
+			if w := b.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusSeeOther {
+				t.Errorf("GET after the change = %d, want 303 to sign in", w.Code)
+			}
+		})
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	s, _, arm := newTestServer(t)
+	b := &testBrowser{t: t, h: s.Handler()}
+	b.signIn(alicePassword)
+	other := &testBrowser{t: t, h: s.Handler()}
+	other.signIn(alicePassword)
+	otherToken := other.csrf("/portal/galleries/create")
+
+	create := url.Values{"subscription": {"sub1"}, "rg_mode": {"existing"}, "resource_group": {"rg1"}, "name": {"myGallery"},
+		"region": {"eastus"}, "step": {"create"}}
+	for _, tt := range []struct {
+		name, token string
+	}{
+		{"ErrMissing", ""},
+		{"ErrOtherSession", otherToken},
+		{"ErrGarbage", "not-a-token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{}
+			for k, v := range create {
+				form[k] = v
+			}
+			form.Set("csrf_token", tt.token)
+			if w := b.do(http.MethodPost, "/portal/galleries/create", form); w.Code != http.StatusForbidden {
+				t.Errorf("create gallery = %d, want 403", w.Code)
+			}
+			if w := b.do(http.MethodPost, "/portal/signout", url.Values{"csrf_token": {tt.token}}); w.Code != http.StatusForbidden {
+				t.Errorf("sign out = %d, want 403", w.Code)
+			}
+			anon := &testBrowser{t: t, h: s.Handler()}
+			anon.csrf("/portal/signin")
+			w := anon.do(http.MethodPost, "/portal/signin", url.Values{"username": {"alice@galleon.local"}, "password": {alicePassword}, "csrf_token": {tt.token}})
+			if w.Code != http.StatusForbidden {
+				t.Errorf("sign in = %d, want 403", w.Code)
+			}
+		})
+	}
+	if got := arm.Writes(); len(got) != 0 {
+		t.Errorf("ARM writes without a valid token: %v", got)
+	}
+	t.Run("ErrCrossOrigin", func(t *testing.T) {
+		form := url.Values{"csrf_token": {b.csrf("/portal/galleries/create")}}
+		for k, v := range create {
+			form[k] = v
+		}
+		if w := b.do(http.MethodPost, "/portal/galleries/create", form, "Sec-Fetch-Site", "cross-site"); w.Code != http.StatusForbidden {
+			t.Errorf("cross-site create = %d, want 403", w.Code)
+		}
+		if got := arm.Writes(); len(got) != 0 {
+			t.Errorf("ARM writes from a cross-site form: %v", got)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		form := url.Values{"csrf_token": {b.csrf("/portal/galleries/create")}}
+		for k, v := range create {
+			form[k] = v
+		}
+		w := b.do(http.MethodPost, "/portal/galleries/create", form)
+		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/portal/deployment?") {
+			t.Fatalf("create gallery = %d to %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+		}
+		want := "PUT /subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Compute/galleries/myGallery"
+		if got := arm.Writes(); len(got) != 1 || got[0] != want {
+			t.Errorf("ARM writes = %v, want [%s]", got, want)
+		}
+	})
+	t.Run("ErrSignedOut", func(t *testing.T) {
+		anon := &testBrowser{t: t, h: s.Handler()}
+		w := anon.do(http.MethodGet, "/portal/galleries/create", nil)
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/portal/signin?return=%2Fportal%2Fgalleries%2Fcreate" {
+			t.Errorf("signed out = %d to %q", w.Code, w.Header().Get("Location"))
+		}
+	})
+}
+
+func TestSignIn_RateLimited(t *testing.T) {
+	s, _, _ := newTestServer(t)
+	now := time.Unix(1_000_000, 0)
+	s.init()
+	s.limiter.Now = func() time.Time { return now }
+	b := &testBrowser{t: t, h: s.Handler()}
+	for i := range 5 {
+		if w := b.signIn("wrong"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d = %d, want 401", i+1, w.Code)
+		}
+	}
+	w := b.signIn(alicePassword)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "12" {
+		t.Fatalf("sixth attempt = %d (Retry-After %q), want 429 after 12s", w.Code, w.Header().Get("Retry-After"))
+	}
+	now = now.Add(12 * time.Second)
+	if w := b.signIn(alicePassword); w.Code != http.StatusSeeOther {
+		t.Errorf("after waiting = %d, want 303", w.Code)
+	}
+}
+
+func TestSignInLimiter(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l := newSignInLimiter()
+	l.Now = func() time.Time { return now }
+
+	t.Run("Account", func(t *testing.T) {
+		for range 5 {
+			if ok, _ := l.Allow("bob@x", "10.0.0.1"); !ok {
+				t.Fatal("refused before five failures")
+			}
+			l.Failed("BOB@x") // names fold
+		}
+		ok, wait := l.Allow("bob@x", "10.0.0.2")
+		if ok || wait != 12*time.Second {
+			t.Errorf("after five failures: ok=%v wait=%v, want refused for 12s from any address", ok, wait)
+		}
+		if ok, _ := l.Allow("carol@x", "10.0.0.1"); !ok {
+			t.Error("another account refused")
+		}
+	})
+	t.Run("Address", func(t *testing.T) {
+		for i := range 20 {
+			if ok, _ := l.Allow("user"+string(rune('a'+i))+"@x", "10.9.9.9"); !ok {
+				t.Fatalf("try %d refused", i+1)
+			}
+		}
+		if ok, wait := l.Allow("new@x", "10.9.9.9"); ok || wait != 3*time.Second {
+			t.Errorf("21st try from one address: ok=%v wait=%v, want refused for 3s", ok, wait)
+		}
+	})
+	t.Run("Sweep", func(t *testing.T) {
+		now = now.Add(time.Hour)
+		l.Allow("x@x", "10.1.1.1")
+		if n := len(l.accounts) + len(l.addresses); n != 2 {
+			t.Errorf("%d limiters kept after an hour, want only the new two", n)
+		}
+	})
+}
+
+func TestSafeReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"/portal/galleries":       "/portal/galleries",
+		"/portal/resource/a?b=c":  "/portal/resource/a?b=c",
+		"":                        "/portal/",
+		"https://evil.example/":   "/portal/",
+		"//evil.example/portal/":  "/portal/",
+		"/portal/\\evil":          "/portal/",
+		"/v1.0/users":             "/portal/",
+		"/portal/x\r\nSet-Cookie": "/portal/",
+	} {
+		if got := safeReturn(in); got != want {
+			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMatchServices(t *testing.T) {
+	for _, q := range []string{"Shared image gallery", "compute gallery", "Azure compute galleries", "shared image galleries"} {
+		got := matchServices(q)
+		if len(got) == 0 || got[0].URL != "/portal/galleries" {
+			t.Errorf("matchServices(%q) = %v, want the galleries page first", q, got)
+		}
+	}
+	if got := matchServices("toaster"); len(got) != 0 {
+		t.Errorf("matchServices(toaster) = %v", got)
+	}
+}
+
+func TestFieldFor(t *testing.T) {
+	for _, tt := range []struct {
+		target string
+		fields map[string]string
+		want   string
+	}{
+		{"galleryName", galleryFields, "name"},
+		{"location", galleryFields, "region"},
+		{"gallery.properties.description", galleryFields, "description"},
+		{"galleryImageName", imageFields, "name"},
+		{"galleryImage.properties.identifier.publisher", imageFields, "publisher"},
+		{"galleryImage.properties.identifier", imageFields, "publisher"},
+		{"galleryImage.properties.osType", imageFields, "os_type"},
+		{"somethingElse", imageFields, ""},
+		{"", imageFields, ""},
+	} {
+		if got := fieldFor(tt.target, tt.fields); got != tt.want {
+			t.Errorf("fieldFor(%q) = %q, want %q", tt.target, got, tt.want)
+		}
+	}
+}
+
+// readSessionValue decodes a cookie value.
+func (s *Server) readSessionValue(t *testing.T, v string) *session {
+	t.Helper()
+	sess, err := s.decodeSession(v, s.now())
+	if err != nil {
+		t.Fatalf("decoding the session cookie: %v", err)
+	}
+	return sess
+}
+
+func decodeB64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func encodeB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
