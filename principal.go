@@ -96,4 +96,8 @@ type Bootstrap struct {
 	ClientSecret     ClientSecret
 	Admin            User
 	OwnerAssignment  RoleAssignment
+	// AdminAssignment makes the admin user Owner of the subscription too,
+	// so that a person signing in to the portal can do what the service
+	// principal can; optional (an empty Name stores none).
+	AdminAssignment RoleAssignment
 }

@@ -42,7 +42,8 @@ func TestAzCLI_RoleAssignments(t *testing.T) {
 		p, _ := a["properties"].(map[string]any)
 		scopes[p["scope"].(string)] = true
 	}
-	if len(list.Value) != 2 || !scopes[sub] || !scopes[gallery] {
+	// The bootstrap service principal and admin user own the subscription.
+	if len(list.Value) != 3 || !scopes[sub] || !scopes[gallery] {
 		t.Errorf("assignments at and above the gallery: %v", list.Value)
 	}
 	var defs struct {
@@ -54,7 +55,7 @@ func TestAzCLI_RoleAssignments(t *testing.T) {
 	}
 	az.MustJSON(nil, "rest", "--method", "delete", "--url", gallery+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version=2022-04-01")
 	az.MustJSON(&list, "rest", "--method", "get", "--url", gallery+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()")
-	if len(list.Value) != 1 {
+	if len(list.Value) != 2 {
 		t.Errorf("assignments after the delete: %v", list.Value)
 	}
 

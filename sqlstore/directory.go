@@ -47,6 +47,11 @@ func (s *DB) Bootstrap(ctx context.Context, b *galleon.Bootstrap) (created bool,
 		if err := insertRoleAssignment(ctx, tx, &b.OwnerAssignment); err != nil {
 			return err
 		}
+		if b.AdminAssignment.Name != "" {
+			if err := insertRoleAssignment(ctx, tx, &b.AdminAssignment); err != nil {
+				return err
+			}
+		}
 		created = true
 		return nil
 	})

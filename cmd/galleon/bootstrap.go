@@ -71,6 +71,9 @@ func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Cred
 		OwnerAssignment: galleon.RoleAssignment{Name: uuid.NewString(), Scope: galleon.SubscriptionScope(subID),
 			RoleDefinitionID: galleon.RoleDefinitionID(subID, galleon.RoleOwner), PrincipalID: sp.ObjectID,
 			PrincipalType: galleon.PrincipalServicePrincipal, CreatedOn: now, CreatedBy: "galleon bootstrap"},
+		AdminAssignment: galleon.RoleAssignment{Name: uuid.NewString(), Scope: galleon.SubscriptionScope(subID),
+			RoleDefinitionID: galleon.RoleDefinitionID(subID, galleon.RoleOwner), PrincipalID: admin.ObjectID,
+			PrincipalType: galleon.PrincipalUser, CreatedOn: now, CreatedBy: "galleon bootstrap"},
 	}
 	c := &Credentials{
 		TenantID: tenantID, SubscriptionID: subID, ClientID: sp.AppID, ClientSecret: secret,
