@@ -139,6 +139,15 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 		chromedp.WithPollingInterval(100*time.Millisecond))
 }
 
+// clearInput empties the text input id as a user selecting all and
+// deleting would (chromedp.Clear only resets an untouched input).
+func clearInput(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = ""; e.dispatchEvent(new Event("input")); return true; })()`, id))(ctx, t)
+		return err
+	})
+}
+
 // waitEmpty waits until the element sel has no text.
 func waitEmpty(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.trim() === ""; })()`, sel),
@@ -214,7 +223,7 @@ func TestPortal_SeedGalleryAndImageDefinition(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("validation-failed")),
 		waitText("#name-error", "The gallery name 'my-Gallery' is invalid. Gallery names cannot contain dashes."))
 	b.run("a good name",
-		chromedp.Clear(chromedp.ID("name")),
+		clearInput("name"),
 		chromedp.SendKeys(chromedp.ID("name"), "myGallery"),
 		waitEmpty("#name-error"))
 	b.run("review + create",
@@ -297,4 +306,120 @@ func TestPortal_SeedGalleryAndImageDefinition(t *testing.T) {
 		waitText(".banner", "You have signed out."),
 		chromedp.Navigate(s.URL+"/portal/galleries"),
 		chromedp.WaitVisible(chromedp.ID("username")))
+}
+
+// TestPortal_ImageVersion follows the seed's "Create an image version" in
+// the browser: from the definition's page, Add version; a malformed version
+// number is refused with the rule's message; the source is a snapshot
+// uploaded beforehand; the Replication tab lists the source region first
+// and adds West US 2 with two replicas; Review + create, Create; the
+// deployment page follows replication until it completes; the version's
+// page shows every region Completed at 100 % and the disk's digest, as ARM
+// reports them.
+func TestPortal_ImageVersion(t *testing.T) {
+	_, vhdBytes := makeFixedVHD(t, 32<<20)
+	s := StartServer(t)
+	b := newBrowser(t, s)
+	grantOwner(t, s)
+	sdk := NewSDK(t, s)
+	sdk.createGroup(t, "images")
+	snap := uploadSnapshot(t, s, sdk, "images", "osSnap", vhdBytes)
+	token := s.Token(t)
+	gallery := "/subscriptions/" + s.Creds.SubscriptionID + "/resourceGroups/images/providers/Microsoft.Compute/galleries/myGallery"
+	image := gallery + "/images/myImageDefinition"
+	for _, put := range []struct {
+		path string
+		body map[string]any
+	}{
+		{gallery, map[string]any{"location": "eastus"}},
+		{image, map[string]any{"location": "eastus", "properties": map[string]any{"osType": "Linux", "osState": "Generalized",
+			"identifier": map[string]any{"publisher": "myPublisher", "offer": "myOffer", "sku": "mySKU"}}}},
+	} {
+		if status, _, out := s.Do(t, http.MethodPut, put.path+"?api-version=2025-03-03", token, put.body); status/100 != 2 {
+			t.Fatalf("PUT %s: %d %v", put.path, status, out)
+		}
+	}
+
+	b.signIn(s.Creds.AdminUserPrincipalName, s.Creds.AdminPassword)
+	b.run("open the image definition",
+		chromedp.Navigate(s.URL+"/portal/resource"+image),
+		chromedp.WaitVisible(chromedp.ID("add-version")))
+	b.run("add version",
+		chromedp.Click(chromedp.ID("add-version")),
+		chromedp.WaitVisible(chromedp.ID("version")))
+	if region := b.value("#region"); region != "eastus" {
+		t.Errorf("preselected region = %q, want eastus", region)
+	}
+	b.run("a malformed version number is refused",
+		chromedp.SendKeys(chromedp.ID("version"), "1.0"),
+		waitText("#version-error", "It must be in the format <MajorVersion>.<MinorVersion>.<Patch>"))
+	b.run("a good version number",
+		clearInput("version"),
+		chromedp.SendKeys(chromedp.ID("version"), "1.0.0"),
+		waitEmpty("#version-error"))
+	b.run("fill basics",
+		chromedp.Click(chromedp.ID("source_kind-disks")),
+		chromedp.SetValue(chromedp.ID("os_disk"), *snap.ID),
+		chromedp.Click(chromedp.ID("exclude-no")),
+		chromedp.SetValue(chromedp.ID("end_of_life"), time.Now().AddDate(0, 3, 0).Format("2006-01-02")))
+	b.run("replication tab",
+		chromedp.Click(chromedp.ID("replication-tab")),
+		chromedp.WaitVisible(chromedp.ID("replication-heading")),
+		waitText("#replication tbody tr:first-child td:first-child", "East US (source region)"),
+		chromedp.SetValue(chromedp.ID("storage_type"), "Standard_LRS"),
+		chromedp.Click(chromedp.ID("target_westus2")),
+		chromedp.SendKeys(chromedp.ID("count_westus2"), "2"))
+	b.run("review + create",
+		chromedp.Click(chromedp.ID("review")),
+		chromedp.WaitVisible(chromedp.ID("validation-passed")),
+		waitText("#review-name", "1.0.0"),
+		waitText("#review-targets", "West US 2"))
+	b.run("create",
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("deployment")))
+	// The page reloads itself when the deployment ends, which interrupts
+	// a poll running in it: poll again until the final page shows.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.getElementById("go-to-resource") !== null || document.getElementById("deployment")?.dataset.state === "Failed"`,
+			chromedp.WithPollingInterval(200*time.Millisecond)))
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for the deployment: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.run("deployment complete", waitText("#deployment-title", "Your deployment is complete"))
+	b.run("go to the version",
+		chromedp.Click(chromedp.ID("go-to-resource")),
+		chromedp.WaitVisible(chromedp.ID("aggregated-state")),
+		waitText("h1", "1.0.0"),
+		waitText("#provisioning-state", "Succeeded"),
+		waitText("#aggregated-state", "Completed"),
+		waitText(`#replication tr[data-region="westus2"] .pct`, "100 %"),
+		waitText(`#replication tr[data-region="eastus"] .state`, "Completed"))
+
+	// The browser shows what ARM reports.
+	status, _, v := s.Do(t, http.MethodGet, image+"/versions/1.0.0?api-version=2025-03-03&$expand=ReplicationStatus", token, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET version: %d %v", status, v)
+	}
+	props := v["properties"].(map[string]any)
+	pp := props["publishingProfile"].(map[string]any)
+	regions := map[string]float64{}
+	for _, tr := range pp["targetRegions"].([]any) {
+		r := tr.(map[string]any)
+		regions[r["name"].(string)] = r["regionalReplicaCount"].(float64)
+	}
+	if len(regions) != 2 || regions["eastus"] != 1 || regions["westus2"] != 2 || pp["excludeFromLatest"] != false || pp["endOfLifeDate"] == nil {
+		t.Errorf("publishingProfile = %v", pp)
+	}
+	digest := props["storageProfile"].(map[string]any)["osDiskImage"].(map[string]any)["galleonSha256"]
+	if got := b.text("#os-digest"); digest == nil || got != digest {
+		t.Errorf("digest on the page = %q, ARM's = %v", got, digest)
+	}
 }

@@ -20,6 +20,9 @@ const (
 	computeAPI   = "2025-03-03"
 	resourcesAPI = "2022-09-01"
 	subsAPI      = "2022-12-01"
+	// diskAPI serves disks and snapshots, managedImageAPI managed images.
+	diskAPI         = "2023-10-02"
+	managedImageAPI = "2023-03-01"
 )
 
 // apiError is an ARM (or Graph) error answer.

@@ -113,10 +113,15 @@ type operationStatusJSON struct {
 
 func (p deploymentPage) crumbs() []crumb { return []crumb{{"Home", Prefix}} }
 
-// apiVersionFor picks the api-version for a resource id's provider.
+// apiVersionFor picks the api-version for a resource id's type.
 func apiVersionFor(id *arm.ResourceID) string {
-	if strings.EqualFold(id.ResourceType.Namespace, "Microsoft.Resources") {
+	switch typ := strings.ToLower(id.ResourceType.String()); {
+	case strings.EqualFold(id.ResourceType.Namespace, "Microsoft.Resources"):
 		return resourcesAPI
+	case typ == "microsoft.compute/disks" || typ == "microsoft.compute/snapshots":
+		return diskAPI
+	case typ == "microsoft.compute/images":
+		return managedImageAPI
 	}
 	return computeAPI
 }

@@ -448,3 +448,16 @@ func (s *Server) readSessionValue(t *testing.T, v string) *session {
 func decodeB64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 
 func encodeB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func TestParsePages(t *testing.T) {
+	pages, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"signin", "home", "search", "galleries", "gallery_create", "image_create", "version_create",
+		"deployment", "gallery", "image", "version", "resource", "resources", "error"} {
+		if pages[p] == nil {
+			t.Errorf("no page %q", p)
+		}
+	}
+}

@@ -54,6 +54,7 @@ var funcs = template.FuncMap{
 	},
 	"query": url.QueryEscape,
 	"list":  func(v ...string) []string { return v },
+	"deref": func(b *bool) bool { return b != nil && *b },
 	"dict": func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {

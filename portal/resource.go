@@ -25,6 +25,7 @@ type resourcePage struct {
 	Gallery  *galleryJSON
 	Image    *imageJSON
 	Version  *versionJSON
+	Status   versionStatus
 	Children []resourceRow
 	// ParentID is the gallery of a definition, the definition of a version.
 	ParentID string
@@ -86,9 +87,10 @@ func (s *Server) resource(w http.ResponseWriter, r *http.Request, v *visit) erro
 			p.Children = append(p.Children, resourceRow{ID: ver.ID, Name: ver.Name, Type: ver.Properties.ProvisioningState, Location: ver.Location})
 		}
 	case strings.ToLower(galleon.TypeImageVersion):
-		page, p.TypeName = "resource", "VM image version"
-		p.Version = &versionJSON{}
-		_ = json.Unmarshal(raw, p.Version)
+		page, p.TypeName = "version", "VM image version"
+		if p.Version, p.Status, err = readVersionStatus(ctx, c, idStr); err != nil {
+			return err
+		}
 		p.Location = p.Version.Location
 		p.ParentID = id.Parent.String()
 		p.Crumbs = append(p.Crumbs, crumb{"Azure compute galleries", "/portal/galleries"},

@@ -17,6 +17,8 @@
 //	GET  /portal/galleries                  the galleries list, with Add
 //	GET  /portal/galleries/create, POST     form → Review + create → Create
 //	GET  /portal/images/create?gallery=, POST
+//	GET  /portal/versions/create?image=, POST   Basics and Replication → Review + create → Create
+//	GET  /portal/version/status?id=          a version's replication, as JSON, polled by its page
 //	GET  /portal/deployment?…               a deployment's progress
 //	GET  /portal/deployment/status?…        the same as JSON, polled by the page
 //	GET  /portal/resources                  all resources the user may read
@@ -147,6 +149,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /portal/galleries/create", s.signedIn(s.createGallery))
 	mux.Handle("GET /portal/images/create", s.signedIn(s.createImage))
 	mux.Handle("POST /portal/images/create", s.signedIn(s.createImage))
+	mux.Handle("GET /portal/versions/create", s.signedIn(s.createVersion))
+	mux.Handle("POST /portal/versions/create", s.signedIn(s.createVersion))
+	mux.Handle("GET /portal/version/status", s.signedIn(s.versionStatusJSON))
 	mux.Handle("GET /portal/deployment", s.signedIn(s.deployment))
 	mux.Handle("GET /portal/deployment/status", s.signedIn(s.deploymentStatus))
 	mux.Handle("GET /portal/resources", s.signedIn(s.allResources))

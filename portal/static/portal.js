@@ -1,6 +1,7 @@
 // Galleon portal: small progressive enhancements. Every page works without
 // this script; it adds the search box's suggestions, live name checks,
-// the resource group choice, and polling of a deployment in progress.
+// the resource group choice, the version form's source fields, and polling
+// of a deployment in progress and of a version's replication.
 "use strict";
 
 function debounce(fn, ms) {
@@ -138,9 +139,44 @@ function setupDeployment() {
   setTimeout(poll, 1000);
 }
 
+// The version form: only the chosen source kind's fields are shown.
+function setupSourceKinds() {
+  const radios = document.querySelectorAll("input[name=source_kind]");
+  if (!radios.length) return;
+  const show = () => {
+    const kind = document.querySelector("input[name=source_kind]:checked")?.value;
+    for (const fs of document.querySelectorAll("fieldset.source")) fs.hidden = fs.dataset.kind !== kind;
+  };
+  radios.forEach((r) => r.addEventListener("change", show));
+  show();
+}
+
+// A version's page: each region's replication, updated until it ends.
+function setupReplication() {
+  const el = document.getElementById("replication");
+  if (!el || !el.dataset.statusUrl) return;
+  const poll = async () => {
+    let st;
+    try { st = await getJSON(el.dataset.statusUrl); } catch { setTimeout(poll, 2000); return; }
+    document.getElementById("provisioning-state").textContent = st.provisioningState;
+    document.getElementById("aggregated-state").textContent = st.aggregatedState || "";
+    for (const r of st.regions || []) {
+      const tr = el.querySelector(`tr[data-region="${CSS.escape(r.region)}"]`);
+      if (!tr) continue;
+      tr.querySelector(".state").textContent = r.state + (r.details ? " " + r.details : "");
+      tr.querySelector("progress").value = r.progress;
+      tr.querySelector(".pct").textContent = r.progress + " %";
+    }
+    if (st.provisioningState === "Creating" || st.provisioningState === "Updating") setTimeout(poll, 1000);
+  };
+  if (el.dataset.state === "Creating" || el.dataset.state === "Updating") setTimeout(poll, 1000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupSearch();
   setupNameChecks();
   setupResourceGroup();
   setupDeployment();
+  setupSourceKinds();
+  setupReplication();
 });
