@@ -39,13 +39,17 @@ func BenchmarkAuthorize(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { store.Close() })
-			f := storetest.MustFixture(&testing.T{}, func(*testing.T) galleon.Store { return store })
-			caller, scope := seedAssignments(b, store, f.Sub)
+			boot := storetest.NewBootstrap()
+			if created, err := store.Bootstrap(context.Background(), boot); err != nil || !created {
+				b.Fatalf("Bootstrap() = %v, %v", created, err)
+			}
+			sub := boot.Subscription.ID
+			caller, scope := seedAssignments(b, store, sub)
 			a := &authz.Authorizer{Assignments: store, Roles: store}
 			ctx := context.Background()
 			b.Run("baseline-GetSubscription", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := store.GetSubscription(ctx, f.Sub); err != nil {
+					if _, err := store.GetSubscription(ctx, sub); err != nil {
 						b.Fatal(err)
 					}
 				}

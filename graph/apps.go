@@ -224,27 +224,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		if err := requireReader(ctx); err != nil {
-			return err
-		}
-		f, err := filter(r, servicePrincipalFilter)
-		if err != nil {
-			return err
-		}
-		page, err := s.page(r)
-		if err != nil {
-			return err
-		}
-		sps, next, err := s.Store.ListServicePrincipals(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		items := []map[string]any{}
-		for i := range sps {
-			items = append(items, servicePrincipalJSON(&sps[i]))
-		}
-		s.writeList(w, r, "servicePrincipals", items, next)
-		return nil
+		return serveList(s, w, r, "servicePrincipals", servicePrincipalFilter, s.Store.ListServicePrincipals, servicePrincipalJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createServicePrincipal(w, r)
 	case len(seg) == 0:

@@ -60,27 +60,7 @@ func (s *Server) routeUsers(w http.ResponseWriter, r *http.Request, seg []string
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		if err := requireReader(ctx); err != nil {
-			return err
-		}
-		f, err := filter(r, userFilter)
-		if err != nil {
-			return err
-		}
-		page, err := s.page(r)
-		if err != nil {
-			return err
-		}
-		users, next, err := s.Store.ListUsers(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		items := []map[string]any{}
-		for i := range users {
-			items = append(items, userJSON(&users[i]))
-		}
-		s.writeList(w, r, "users", items, next)
-		return nil
+		return serveList(s, w, r, "users", userFilter, s.Store.ListUsers, userJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createUser(w, r)
 	case len(seg) == 0:
@@ -273,27 +253,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		if err := requireReader(ctx); err != nil {
-			return err
-		}
-		f, err := filter(r, groupFilter)
-		if err != nil {
-			return err
-		}
-		page, err := s.page(r)
-		if err != nil {
-			return err
-		}
-		groups, next, err := s.Store.ListGroups(ctx, f, page)
-		if err != nil {
-			return err
-		}
-		items := []map[string]any{}
-		for i := range groups {
-			items = append(items, groupJSON(&groups[i]))
-		}
-		s.writeList(w, r, "groups", items, next)
-		return nil
+		return serveList(s, w, r, "groups", groupFilter, s.Store.ListGroups, groupJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createGroup(w, r)
 	case len(seg) == 0:

@@ -425,3 +425,30 @@ func objectURLID(ref string) string {
 	ref = strings.TrimRight(ref, "/")
 	return ref[strings.LastIndex(ref, "/")+1:]
 }
+
+// serveList answers a collection's GET: the caller must be a reader, the
+// $filter follows rule, and each item of the page is shaped by toJSON.
+func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, rule filterRule,
+	list func(context.Context, galleon.DirectoryFilter, galleon.Page) ([]T, string, error), toJSON func(*T) map[string]any) error {
+	if err := requireReader(r.Context()); err != nil {
+		return err
+	}
+	f, err := filter(r, rule)
+	if err != nil {
+		return err
+	}
+	page, err := s.page(r)
+	if err != nil {
+		return err
+	}
+	got, next, err := list(r.Context(), f, page)
+	if err != nil {
+		return err
+	}
+	items := []map[string]any{}
+	for i := range got {
+		items = append(items, toJSON(&got[i]))
+	}
+	s.writeList(w, r, name, items, next)
+	return nil
+}
