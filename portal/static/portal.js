@@ -21,7 +21,7 @@ function setupSearch() {
   const list = document.getElementById("search-suggestions");
   if (!box || !list) return;
   let seq = 0;
-  const close = () => { list.hidden = true; box.setAttribute("aria-expanded", "false"); };
+  const close = () => { list.hidden = true; box.setAttribute("aria-expanded", "false"); box.removeAttribute("aria-activedescendant"); };
   const show = async () => {
     const q = box.value.trim();
     const mine = ++seq;
@@ -70,12 +70,25 @@ function setupSearch() {
       e.preventDefault();
       if (!opts.length) return;
       const next = e.key === "ArrowDown" ? (cur + 1) % opts.length : (cur - 1 + opts.length) % opts.length;
-      opts.forEach((a, i) => a.setAttribute("aria-selected", i === next ? "true" : "false"));
+      opts.forEach((a, i) => {
+        a.id = "search-option-" + i;
+        a.setAttribute("aria-selected", i === next ? "true" : "false");
+      });
+      box.setAttribute("aria-activedescendant", opts[next].id);
     } else if (e.key === "Enter" && cur >= 0) {
       e.preventDefault();
       location.href = opts[cur].href;
     } else if (e.key === "Escape") {
       close();
+    }
+  });
+  // Enter can also reach the form as a submission (some input methods send
+  // it as a separate character event): a chosen suggestion still wins.
+  box.form?.addEventListener("submit", (e) => {
+    const chosen = list.hidden ? null : list.querySelector('a[aria-selected="true"]');
+    if (chosen) {
+      e.preventDefault();
+      location.href = chosen.href;
     }
   });
   document.addEventListener("click", (e) => { if (!list.contains(e.target) && e.target !== box) close(); });
