@@ -39,7 +39,7 @@ type browser struct {
 	t   *testing.T
 	ctx context.Context
 	s   *Server
-	// shots is where screenshots go (GALLEON_TEST_ARTIFACTS), or "".
+	// shots is the folder of this test's screenshots.
 	shots string
 	n     int
 }
@@ -64,12 +64,14 @@ func newBrowser(t *testing.T, s *Server) *browser {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	b := &browser{t: t, ctx: ctx, s: s}
-	if dir := os.Getenv("GALLEON_TEST_ARTIFACTS"); dir != "" {
-		b.shots = filepath.Join(dir, "portal", t.Name())
-		if err := os.MkdirAll(b.shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	b.shots = filepath.Join(artifactsDir(), "portal", t.Name())
+	if err := os.RemoveAll(b.shots); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots of each step: %s", b.shots)
 	// Start the browser now, so a broken installation fails here.
 	if err := chromedp.Do(ctx); err != nil {
 		requireService(t, "chromium", err)
@@ -93,12 +95,18 @@ func (b *browser) run(step string, actions ...chromedp.Action[chromedp.Void]) {
 	b.screenshot(step)
 }
 
-// screenshot saves the page as NN-step.png (quality 100 makes a PNG) when
-// artifacts are asked for.
-func (b *browser) screenshot(step string) {
-	if b.shots == "" {
-		return
+// artifactsDir is where tests leave what a person may want to look at
+// afterwards: GALLEON_TEST_ARTIFACTS (CI sets it), else a folder in the
+// system's temporary directory.
+func artifactsDir() string {
+	if dir := os.Getenv("GALLEON_TEST_ARTIFACTS"); dir != "" {
+		return dir
 	}
+	return filepath.Join(os.TempDir(), "galleon-test-artifacts")
+}
+
+// screenshot saves the page as NN-step.png (quality 100 makes a PNG).
+func (b *browser) screenshot(step string) {
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", step, err)
