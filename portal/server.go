@@ -23,6 +23,14 @@
 //	GET  /portal/deployment/status?…        the same as JSON, polled by the page
 //	GET  /portal/resources                  all resources the user may read
 //	GET  /portal/resource/{ARM id}          a resource's page
+//	GET  /portal/upload                     upload a disk image to a new snapshot, from the browser
+//	POST /portal/upload/start, /finish      create it and grant a write SAS; end access (seal), as JSON
+//	GET  /portal/delete?id=, POST           confirm by typing the name, then delete through ARM
+//	GET  /portal/deletion?…, /status        a delete ARM runs in the background (a resource group's)
+//	GET  /portal/access?scope=              access control (IAM): role assignments at and above a scope
+//	GET  /portal/access/add?scope=, POST    add a role assignment (a guest invited by e-mail first)
+//	GET  /portal/access/principals?q=&kind= the member picker's suggestions, as JSON
+//	POST /portal/access/remove              remove an assignment at the scope, after confirming
 //	GET  /portal/static/…                   embedded CSS and script
 package portal
 
@@ -82,6 +90,9 @@ type Server struct {
 	// portal mints for the two APIs.
 	ARMAudience   string
 	GraphAudience string
+	// PublicURL is the server's origin, for links that leave the browser
+	// (an invitation's redirect); default https://<the request's host>.
+	PublicURL string
 	// Key signs session cookies and CSRF tokens; every node must have the
 	// same (an installation secret).
 	Key []byte
@@ -156,6 +167,18 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /portal/deployment/status", s.signedIn(s.deploymentStatus))
 	mux.Handle("GET /portal/resources", s.signedIn(s.allResources))
 	mux.Handle("GET /portal/resource/{id...}", s.signedIn(s.resource))
+	mux.Handle("GET /portal/upload", s.signedIn(s.upload))
+	mux.Handle("POST /portal/upload/start", s.signedIn(s.uploadStart))
+	mux.Handle("POST /portal/upload/finish", s.signedIn(s.uploadFinish))
+	mux.Handle("GET /portal/delete", s.signedIn(s.deleteResource))
+	mux.Handle("POST /portal/delete", s.signedIn(s.deleteResource))
+	mux.Handle("GET /portal/deletion", s.signedIn(s.deletionPage))
+	mux.Handle("GET /portal/deletion/status", s.signedIn(s.deletionStatus))
+	mux.Handle("GET /portal/access", s.signedIn(s.access))
+	mux.Handle("GET /portal/access/add", s.signedIn(s.addAccess))
+	mux.Handle("POST /portal/access/add", s.signedIn(s.addAccess))
+	mux.Handle("GET /portal/access/principals", s.signedIn(s.principalsJSON))
+	mux.Handle("POST /portal/access/remove", s.signedIn(s.removeAccess))
 	// Cross-origin unsafe requests are refused from the browser's own
 	// Sec-Fetch-Site/Origin headers before any handler runs; the CSRF token
 	// on every form is checked as well, for browsers that send neither.
@@ -193,7 +216,8 @@ type visit struct {
 	sess *session
 	CSRF string
 
-	armClient *client
+	armClient   *client
+	graphClient *client
 }
 
 // arm returns the ARM client acting as the user.
@@ -206,6 +230,18 @@ func (v *visit) arm() (*client, error) {
 		v.armClient = &client{handler: v.s.ARM, token: tok}
 	}
 	return v.armClient, nil
+}
+
+// graph returns the Graph client acting as the user.
+func (v *visit) graph() (*client, error) {
+	if v.graphClient == nil {
+		tok, _, err := v.s.IssueToken(v.sess.principal(), v.s.GraphAudience)
+		if err != nil {
+			return nil, err
+		}
+		v.graphClient = &client{handler: v.s.Graph, token: tok}
+	}
+	return v.graphClient, nil
 }
 
 // visitHandler serves a signed-in request; an error it returns is
@@ -263,7 +299,7 @@ func (s *Server) stillValid(ctx context.Context, sess *session) bool {
 // going; scripts get a 401.
 func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/portal/search/suggest") ||
-		strings.HasPrefix(r.URL.Path, "/portal/validate") || strings.HasSuffix(r.URL.Path, "/status") {
+		strings.HasPrefix(r.URL.Path, "/portal/validate") || r.URL.Path == "/portal/access/principals" || strings.HasSuffix(r.URL.Path, "/status") {
 		if r.Method == http.MethodGet {
 			http.Error(w, "Sign in first.", http.StatusUnauthorized)
 			return

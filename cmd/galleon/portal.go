@@ -24,6 +24,7 @@ func (m *Main) openPortal(ctx context.Context) error {
 		Users:         m.Store,
 		ARMAudience:   m.Credentials.Audience,
 		GraphAudience: m.Issuer.PublicURL + "/",
+		PublicURL:     m.Issuer.PublicURL,
 		Key:           key,
 		Logger:        m.Logger,
 	}
