@@ -156,6 +156,15 @@ func clearInput(id string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// selectOption chooses value in the select id as a user would, so that
+// the page's change handlers run.
+func selectOption(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %q; e.dispatchEvent(new Event("change", {bubbles: true})); return e.value === %q; })()`, id, value, value))(ctx, t)
+		return err
+	})
+}
+
 // waitEmpty waits until the element sel has no text.
 func waitEmpty(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.trim() === ""; })()`, sel),
@@ -318,7 +327,9 @@ func TestPortal_SeedGalleryAndImageDefinition(t *testing.T) {
 
 // TestPortal_ImageVersion follows the seed's "Create an image version" in
 // the browser: from the definition's page, Add version; a malformed version
-// number is refused with the rule's message; the source is a snapshot
+// number is refused with the rule's message; the region chosen becomes the
+// source region at the top of the replication list, and a form without it
+// is refused with the domain's rule; the source is a snapshot
 // uploaded beforehand; the Replication tab lists the source region first
 // and adds West US 2 with two replicas; Review + create, Create; the
 // deployment page follows replication until it completes; the version's
@@ -370,6 +381,11 @@ func TestPortal_ImageVersion(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("os_disk"), *snap.ID),
 		chromedp.Click(chromedp.ID("exclude-no")),
 		chromedp.SetValue(chromedp.ID("end_of_life"), time.Now().AddDate(0, 3, 0).Format("2006-01-02")))
+	b.run("the region chosen is the source region",
+		selectOption("region", "westeurope"),
+		waitText("#replication tbody tr:first-child td:first-child", "West Europe (source region)"),
+		selectOption("region", "eastus"),
+		waitText("#replication tbody tr:first-child td:first-child", "East US (source region)"))
 	b.run("replication tab",
 		chromedp.Click(chromedp.ID("replication-tab")),
 		chromedp.WaitVisible(chromedp.ID("replication-heading")),
@@ -377,6 +393,21 @@ func TestPortal_ImageVersion(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("storage_type"), "Standard_LRS"),
 		chromedp.Click(chromedp.ID("target_westus2")),
 		chromedp.SendKeys(chromedp.ID("count_westus2"), "2"))
+	// A form that arrives without its source region (here: the page's
+	// own hidden field removed) but with another target is refused with
+	// the domain's rule; the form comes back as it was sent.
+	b.run("a missing source region is refused",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.getElementById("source-target").remove() || true`)(ctx, tg)
+			return err
+		}),
+		chromedp.Click(chromedp.ID("review")),
+		chromedp.WaitVisible(chromedp.ID("validation-failed")),
+		waitText("#targets-error", "The image version's location 'eastus' (its source region) must be one of the target regions."),
+		waitText("#replication tbody tr:first-child td:first-child", "East US (source region)"))
+	if got := b.value("#count_westus2"); got != "2" {
+		t.Errorf("West US 2's replica count after the refusal = %q, want 2", got)
+	}
 	b.run("review + create",
 		chromedp.Click(chromedp.ID("review")),
 		chromedp.WaitVisible(chromedp.ID("validation-passed")),

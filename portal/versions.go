@@ -72,12 +72,13 @@ func readVersionForm(f url.Values, regions []locationJSON) versionForm {
 	return v
 }
 
-// orderTargets lists the source region first, always included: a version
-// must replicate to the region it is created in.
+// orderTargets lists the source region first. Whether it is included is
+// the form's: the page always sends it, and a form that does not (its
+// region changed without the page's script) is refused by the domain's
+// rule rather than replicated somewhere the user did not see.
 func (f *versionForm) orderTargets() {
 	for i, t := range f.Targets {
 		if t.Name == f.Region {
-			t.Include = true
 			copy(f.Targets[1:i+1], f.Targets[:i])
 			f.Targets[0] = t
 		}

@@ -164,6 +164,31 @@ function setupSourceKinds() {
   show();
 }
 
+// The version form's target regions: the region chosen in Basics is the
+// source region, listed first, always replicated to and not removable.
+function setupSourceRegion() {
+  const region = document.getElementById("region");
+  const hidden = document.getElementById("source-target");
+  const body = document.querySelector("#replication tbody");
+  if (!region || !hidden || !body) return;
+  region.addEventListener("change", () => {
+    for (const tr of body.querySelectorAll("tr[data-region]")) {
+      const box = tr.querySelector("input[type=checkbox]");
+      const note = tr.querySelector(".source-note");
+      const source = tr.dataset.region === region.value;
+      if (source) {
+        box.checked = true;
+        body.prepend(tr);
+      } else if (box.disabled) {
+        box.checked = false;
+      }
+      box.disabled = source;
+      note.textContent = source ? " (source region)" : "";
+    }
+    hidden.name = "target_" + region.value;
+  });
+}
+
 // A version's page: each region's replication, updated until it ends.
 function setupReplication() {
   const el = document.getElementById("replication");
@@ -191,5 +216,6 @@ document.addEventListener("DOMContentLoaded", () => {
   setupResourceGroup();
   setupDeployment();
   setupSourceKinds();
+  setupSourceRegion();
   setupReplication();
 });
