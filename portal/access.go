@@ -456,6 +456,14 @@ func (s *Server) loadAccess(ctx context.Context, v *visit, scope string, id *arm
 		} else {
 			row.Principal = principalRow{ID: a.Properties.PrincipalID, Name: a.Properties.PrincipalID,
 				Type: principalTypeLabel(a.Properties.PrincipalType, "")}
+			if strings.EqualFold(a.Properties.PrincipalID, v.sess.ObjectID) {
+				// Whom the directory will not name, the session still can.
+				name := v.sess.DisplayName
+				if name == "" {
+					name = v.sess.UPN
+				}
+				row.Principal.Name, row.Principal.Detail = name+" (you)", v.sess.UPN
+			}
 		}
 		if row.Here {
 			row.ScopeLabel = "This resource"
@@ -469,7 +477,8 @@ func (s *Server) loadAccess(ctx context.Context, v *visit, scope string, id *arm
 }
 
 // inheritedFrom names the scope an inherited assignment was made at, and
-// the page to see it on (none for a subscription or the root).
+// the page to see it on (none for a subscription); subNames caches the
+// subscriptions' names.
 func (s *Server) inheritedFrom(ctx context.Context, c *client, scope string, subNames map[string]string) (label, link string) {
 	id, ok := checkScope(scope)
 	if !ok {
@@ -477,14 +486,17 @@ func (s *Server) inheritedFrom(ctx context.Context, c *client, scope string, sub
 	}
 	kind := scopeKind(id)
 	if strings.EqualFold(id.ResourceType.String(), "Microsoft.Resources/subscriptions") {
-		name, ok := subNames[id.SubscriptionID]
-		if !ok {
-			var sub subscriptionJSON
-			if _, err := c.do(ctx, http.MethodGet, withAPI(scope, subsAPI), nil, &sub); err == nil {
-				name = sub.DisplayName
+		if _, ok := subNames[""]; !ok {
+			// The list, not a GET: it names every subscription the user
+			// may read something in, as a Reader of one gallery may.
+			subNames[""] = ""
+			if subs, err := subscriptions(ctx, c); err == nil {
+				for _, sub := range subs {
+					subNames[strings.ToLower(sub.SubscriptionID)] = sub.DisplayName
+				}
 			}
-			subNames[id.SubscriptionID] = name
 		}
+		name := subNames[strings.ToLower(id.SubscriptionID)]
 		if name == "" {
 			name = id.SubscriptionID
 		}

@@ -151,6 +151,8 @@ type fakeIAM struct {
 	invitations []map[string]any
 	// refusePut, when set, is ARM's answer to a role assignment PUT.
 	refusePut string
+	// guest makes Graph refuse everything, as it does a guest.
+	guest bool
 }
 
 func (f *fakeIAM) assignment(name, scope, role, principal, typ string) map[string]any {
@@ -178,6 +180,8 @@ func (f *fakeIAM) arm(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"id":"` + testGallery + `","name":"shared","location":"eastus"}`))
 	case r.Method == http.MethodGet && p == testSub:
 		_, _ = w.Write([]byte(`{"subscriptionId":"sub1","displayName":"Galleon subscription"}`))
+	case r.Method == http.MethodGet && p == "/subscriptions":
+		_, _ = w.Write([]byte(`{"value":[{"subscriptionId":"sub1","displayName":"Galleon subscription"}]}`))
 	case r.Method == http.MethodGet && p == ra:
 		if r.URL.Query().Get("$filter") != "atScope()" {
 			w.WriteHeader(http.StatusBadRequest)
@@ -227,6 +231,11 @@ func (f *fakeIAM) graph(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if f.guest {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`))
+		return
+	}
 	switch p := r.URL.Path; {
 	case r.Method == http.MethodPost && p == "/v1.0/directoryObjects/getByIds":
 		var body struct{ IDs []string }
@@ -327,6 +336,19 @@ func TestAccess_Page(t *testing.T) {
 	if n := strings.Count(w.Body.String(), `name="assignment"`); n != 1 {
 		t.Errorf("%d Remove forms, want one (the inherited Owner cannot be removed here)", n)
 	}
+	t.Run("DirectoryRefused", func(t *testing.T) {
+		b, f := newIAMServer(t)
+		f.guest = true
+		w := b.do(http.MethodGet, "/portal/access?scope="+url.QueryEscape(testGallery), nil)
+		want := []string{
+			"Owner oid-admin User Inherited from Subscription Galleon subscription",
+			"Reader Alice (you) alice@galleon.local User This resource Remove",
+		}
+		if got := rowsOf(w.Body.String()); w.Code != http.StatusOK || strings.Join(got, "\n") != strings.Join(want, "\n") ||
+			!strings.Contains(w.Body.String(), "Names are not shown: the directory answered Authorization_RequestDenied") {
+			t.Errorf("IAM page = %d, rows:\n%s\nwant:\n%s\n%s", w.Code, strings.Join(got, "\n"), strings.Join(want, "\n"), w.Body)
+		}
+	})
 	for _, bad := range []string{"", "/", "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Compute/galleries/shared?x=y"} {
 		if w := b.do(http.MethodGet, "/portal/access?scope="+url.QueryEscape(bad), nil); w.Code != http.StatusNotFound {
 			t.Errorf("scope %q = %d, want 404", bad, w.Code)

@@ -98,11 +98,16 @@
         li.addEventListener("click", () => pick(li));
         list.append(li);
       });
+      if (!res.principals.length && res.invite) {
+        close(); // the notice below says it
+        setNotice(true);
+        return;
+      }
       if (!res.principals.length) {
         const li = document.createElement("li");
         li.className = "group";
         li.setAttribute("role", "presentation");
-        li.textContent = res.error ? res.error : res.invite ? "No one in the directory has this address" : "No matches";
+        li.textContent = res.error || "No matches";
         list.append(li);
       }
       list.hidden = false;
