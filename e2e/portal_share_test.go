@@ -122,9 +122,14 @@ func shareAsAdmin(t *testing.T, s *Server, admin *browser, gallery string, group
 		chromedp.WaitVisible(chromedp.ID("add-role-assignment")),
 		waitText("h1", "sharedGallery | Access control (IAM)"),
 		waitText(`#role-assignments tr[data-role="Owner"] .scope`, "Inherited from Subscription"))
+	admin.checkAccessible("IAM page")
 	admin.run("add role assignment",
 		chromedp.Click(chromedp.ID("add-role-assignment")),
 		chromedp.WaitVisible(chromedp.ID("member")))
+	admin.checkAccessible("add role assignment")
+	admin.run("narrow window", chromedp.EmulateViewport(390, 800))
+	admin.checkAccessible("add role assignment at 390 px")
+	admin.run("wide window", chromedp.EmulateViewport(1280, 900))
 	admin.run("pick Reader",
 		chromedp.Click(chromedp.ID("role-"+readerGUID)),
 		waitText("#role-"+readerGUID+"-description", "View all resources, but does not allow you to make any changes."))
