@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestPortal_ShareWithGuest follows the seed's "Share" step in the browser,
@@ -160,9 +161,14 @@ func shareAsAdmin(t *testing.T, s *Server, admin *browser, gallery string, group
 	if !admin.checked("#role-" + readerGUID) {
 		t.Error("?role=Reader does not preselect Reader")
 	}
-	admin.run("pick the group",
-		chromedp.Click(chromedp.CSS(`#member-suggestions [role="option"]`)),
+	admin.run("pick the group with the keyboard",
+		chromedp.KeyEvent(kb.ArrowDown),
+		waitText(`#member-suggestions [role="option"][aria-selected="true"]`, "Gallery Readers"),
+		chromedp.KeyEvent(kb.Enter),
 		waitText("#member-selected", "Selected: Gallery Readers"))
+	if loc := admin.location(); !strings.Contains(loc, "/portal/access/add") {
+		t.Errorf("Enter on a suggestion submitted the form: the browser is at %s", loc)
+	}
 	if got := admin.value("#principal_id"); got != groupID {
 		t.Errorf("picked principal = %q, want the group %v", got, groupID)
 	}

@@ -39,6 +39,7 @@
     if (!box || !list || !picked) return;
     const kind = () => document.querySelector("input[name=kind]:checked")?.value || "user";
     let seq = 0;
+    let pickedAt = -Infinity; // when Enter last picked a suggestion
 
     const close = () => {
       list.hidden = true;
@@ -132,9 +133,23 @@
       } else if (e.key === "Enter" && !list.hidden && cur >= 0) {
         e.preventDefault();
         pick(opts[cur]);
+        pickedAt = performance.now();
       } else if (e.key === "Escape" && !list.hidden) {
         e.preventDefault();
         close();
+      }
+    });
+    // Enter can also reach the form as a submission (some input methods,
+    // and DevTools' key events, send it as a separate character event):
+    // the Enter that picks a suggestion does not also save.
+    box.form?.addEventListener("submit", (e) => {
+      if (document.activeElement !== box) return;
+      const chosen = list.hidden ? null : list.querySelector('[role=option][aria-selected="true"]');
+      if (chosen) {
+        e.preventDefault();
+        pick(chosen);
+      } else if (performance.now() - pickedAt < 500) {
+        e.preventDefault();
       }
     });
     box.addEventListener("blur", () => setTimeout(close, 150));
