@@ -25,6 +25,8 @@ type view struct {
 	// Query is the search box's text.
 	Query  string
 	Crumbs []crumb
+	// Notice is a banner on top of the page: what was just deleted.
+	Notice string
 	Data   any
 }
 
@@ -90,7 +92,7 @@ func parsePages() (map[string]*template.Template, error) {
 // status. It renders into a buffer first, so a template error is a clean
 // 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, v *visit, status int, page, title string, data any) {
-	vw := view{Title: title, Data: data, Query: r.URL.Query().Get("q")}
+	vw := view{Title: title, Data: data, Query: r.URL.Query().Get("q"), Notice: deletedNotice(r.URL.Query())}
 	if v != nil {
 		vw.CSRF = v.CSRF
 		if v.sess.signedIn() {

@@ -29,6 +29,11 @@ type resourcePage struct {
 	Children []resourceRow
 	// ParentID is the gallery of a definition, the definition of a version.
 	ParentID string
+	// Disk is a disk's or snapshot's page, ManagedImage a managed image's.
+	Disk         *diskView
+	ManagedImage *managedImageView
+	// CanDelete shows the Delete button: the portal can delete this type.
+	CanDelete bool
 }
 
 func (p resourcePage) crumbs() []crumb { return p.Crumbs }
@@ -100,6 +105,11 @@ func (s *Server) resource(w http.ResponseWriter, r *http.Request, v *visit) erro
 		var rg resourceGroupJSON
 		_ = json.Unmarshal(raw, &rg)
 		p.Location = rg.Location
+		if p.Children, err = groupResources(ctx, c, idStr); err != nil {
+			return err
+		}
+	case "microsoft.compute/disks", "microsoft.compute/snapshots", "microsoft.compute/images":
+		page = diskResource(&p, id, raw)
 	default:
 		var generic struct {
 			Location string `json:"location"`
@@ -107,6 +117,7 @@ func (s *Server) resource(w http.ResponseWriter, r *http.Request, v *visit) erro
 		_ = json.Unmarshal(raw, &generic)
 		p.TypeName, p.Location = id.ResourceType.String(), generic.Location
 	}
+	p.CanDelete = deletableKind(id) != nil
 	s.render(w, r, v, http.StatusOK, page, p.Name, p)
 	return nil
 }

@@ -81,8 +81,9 @@ func versionsIn(ctx context.Context, c *client, imageID string) ([]versionJSON, 
 	return list[versionJSON](ctx, c, withAPI(imageID+"/versions", computeAPI))
 }
 
-// allResources lists the galleries, image definitions and versions the user
-// may read in every subscription it sees, sorted by name. A list the user
+// allResources lists the galleries, image definitions and versions, disks,
+// snapshots and managed images the user may read in every subscription it
+// sees, sorted by name. A list the user
 // may not read (403) is left out rather than failing the page.
 func listAllResources(ctx context.Context, c *client) ([]resourceRow, error) {
 	subs, err := subscriptions(ctx, c)
@@ -99,6 +100,11 @@ func listAllResources(ctx context.Context, c *client) ([]resourceRow, error) {
 			Location: location, Subscription: sub})
 	}
 	for _, sub := range subs {
+		disks, err := disksUnder(ctx, c, "/subscriptions/"+sub.SubscriptionID, sub.DisplayName)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, disks...)
 		gs, err := galleriesIn(ctx, c, sub.SubscriptionID)
 		if forbidden(err) {
 			continue

@@ -25,6 +25,8 @@ var services = []service{
 	{Name: "All resources", URL: "/portal/resources", keywords: "all resources"},
 	{Name: "VM image definitions", AlsoKnownAs: "Image definitions in a gallery", URL: "/portal/resources",
 		keywords: "vm image definitions definition"},
+	{Name: "Upload a disk image", AlsoKnownAs: "A VHD or raw image to a new snapshot", URL: "/portal/upload",
+		keywords: "upload disk image vhd raw snapshot snapshots disks"},
 }
 
 // matchServices returns the services every word of q matches, word by
@@ -132,6 +134,7 @@ var nameRules = map[string]func(string) error{
 	"gallery":       galleon.ValidateGalleryName,
 	"image":         galleon.ValidateImageDefinitionName,
 	"resourcegroup": galleon.ValidateResourceGroupName,
+	"snapshot":      galleon.ValidateDiskName,
 	"version": func(n string) error {
 		_, err := galleon.ParseVersionNumber(n)
 		return err

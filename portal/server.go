@@ -23,6 +23,10 @@
 //	GET  /portal/deployment/status?…        the same as JSON, polled by the page
 //	GET  /portal/resources                  all resources the user may read
 //	GET  /portal/resource/{ARM id}          a resource's page
+//	GET  /portal/upload                     upload a disk image to a new snapshot, from the browser
+//	POST /portal/upload/start, /finish      create it and grant a write SAS; end access (seal), as JSON
+//	GET  /portal/delete?id=, POST           confirm by typing the name, then delete through ARM
+//	GET  /portal/deletion?…, /status        a delete ARM runs in the background (a resource group's)
 //	GET  /portal/access?scope=              access control (IAM): role assignments at and above a scope
 //	GET  /portal/access/add?scope=, POST    add a role assignment (a guest invited by e-mail first)
 //	GET  /portal/access/principals?q=&kind= the member picker's suggestions, as JSON
@@ -163,6 +167,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /portal/deployment/status", s.signedIn(s.deploymentStatus))
 	mux.Handle("GET /portal/resources", s.signedIn(s.allResources))
 	mux.Handle("GET /portal/resource/{id...}", s.signedIn(s.resource))
+	mux.Handle("GET /portal/upload", s.signedIn(s.upload))
+	mux.Handle("POST /portal/upload/start", s.signedIn(s.uploadStart))
+	mux.Handle("POST /portal/upload/finish", s.signedIn(s.uploadFinish))
+	mux.Handle("GET /portal/delete", s.signedIn(s.deleteResource))
+	mux.Handle("POST /portal/delete", s.signedIn(s.deleteResource))
+	mux.Handle("GET /portal/deletion", s.signedIn(s.deletionPage))
+	mux.Handle("GET /portal/deletion/status", s.signedIn(s.deletionStatus))
 	mux.Handle("GET /portal/access", s.signedIn(s.access))
 	mux.Handle("GET /portal/access/add", s.signedIn(s.addAccess))
 	mux.Handle("POST /portal/access/add", s.signedIn(s.addAccess))
