@@ -82,3 +82,25 @@ func TestDiskPages(t *testing.T) {
 		t.Errorf("all resources = %d\n%s", w.Code, w.Body)
 	}
 }
+
+func TestNewManagedImageView(t *testing.T) {
+	var img managedImageJSON
+	if err := json.Unmarshal([]byte(`{"properties":{"hyperVGeneration":"V2","provisioningState":"Succeeded","storageProfile":{
+		"osDisk":{"osType":"Linux","osState":"Generalized","snapshot":{"id":"/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/snapshots/os"},"diskSizeGB":1,"galleonSha256":"sha256:01"},
+		"dataDisks":[{"lun":2,"blobUri":"https://x/d.vhd","galleonSha256":"sha256:02"}]}}}`), &img); err != nil {
+		t.Fatal(err)
+	}
+	got := newManagedImageView(img)
+	want := managedImageView{Generation: "Gen 2", Provisioning: "Succeeded", Disks: []managedImageDiskView{
+		{Name: "OS disk", OSType: "Linux", OSState: "Generalized", Source: "os", SourceID: "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/snapshots/os", SizeGB: "1 GiB", Digest: "sha256:01"},
+		{Name: "Data disk, LUN 2", Source: "https://x/d.vhd", Digest: "sha256:02"},
+	}}
+	if len(got.Disks) != len(want.Disks) || got.Generation != want.Generation || got.Provisioning != want.Provisioning {
+		t.Fatalf("newManagedImageView = %+v\nwant %+v", got, want)
+	}
+	for i := range want.Disks {
+		if got.Disks[i] != want.Disks[i] {
+			t.Errorf("disk %d = %+v\nwant %+v", i, got.Disks[i], want.Disks[i])
+		}
+	}
+}
