@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -459,5 +460,94 @@ func TestParsePages(t *testing.T) {
 		if pages[p] == nil {
 			t.Errorf("no page %q", p)
 		}
+	}
+}
+
+// routePath is a request path for a route pattern, its wildcards filled.
+func routePath(pattern string) (method, path string) {
+	method, path, _ = strings.Cut(pattern, " ")
+	path = strings.ReplaceAll(path, "{$}", "")
+	path = strings.ReplaceAll(path, "{id...}", "subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Compute/galleries/g1")
+	return method, path
+}
+
+// TestRoutes_SignedOut walks every signed-in route: a signed-out browser
+// is sent to sign in (a page) or told 401 (a script's JSON endpoint), and
+// nothing reaches the API.
+func TestRoutes_SignedOut(t *testing.T) {
+	s, _, arm := newTestServer(t)
+	var calls atomic.Int32
+	inner := s.ARM
+	s.ARM = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); inner.ServeHTTP(w, r) })
+	routes := s.signedInRoutes()
+	if len(routes) < 25 {
+		t.Fatalf("only %d signed-in routes", len(routes))
+	}
+	h := s.Handler()
+	for _, rt := range routes {
+		t.Run(rt.pattern, func(t *testing.T) {
+			method, path := routePath(rt.pattern)
+			anon := &testBrowser{t: t, h: h}
+			var form url.Values
+			if method == http.MethodPost {
+				form = url.Values{"csrf_token": {"x"}, "name": {"g1"}}
+			}
+			w := anon.do(method, path+"?id=/subscriptions/sub1/resourceGroups/rg1&scope=/subscriptions/sub1", form)
+			switch loc := w.Header().Get("Location"); {
+			case w.Code == http.StatusSeeOther && (loc == "/portal/signin" || strings.HasPrefix(loc, "/portal/signin?return=")):
+			case w.Code == http.StatusUnauthorized && method == http.MethodGet:
+			default:
+				t.Errorf("signed out: %d to %q, want 303 to sign-in or 401", w.Code, loc)
+			}
+		})
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d API requests from signed-out browsers (writes: %v)", n, arm.Writes())
+	}
+}
+
+// TestRoutes_CSRF walks every unsafe signed-in route: without the
+// session's CSRF token, or with another session's, it is refused with 403
+// and nothing is written.
+func TestRoutes_CSRF(t *testing.T) {
+	s, _, arm := newTestServer(t)
+	h := s.Handler()
+	b := &testBrowser{t: t, h: h}
+	b.signIn(alicePassword)
+	other := &testBrowser{t: t, h: h}
+	other.signIn(alicePassword)
+	otherToken := other.csrf("/portal/galleries/create")
+	n := 0
+	for _, rt := range s.signedInRoutes() {
+		method, path := routePath(rt.pattern)
+		if method == http.MethodGet {
+			continue
+		}
+		n++
+		for _, token := range []string{"", otherToken, "garbage"} {
+			t.Run(rt.pattern, func(t *testing.T) {
+				// A form each handler would act on: the fake API serves
+				// this resource group, and its name is confirmed.
+				form := url.Values{"id": {"/subscriptions/sub1/resourcegroups/rg1"}, "scope": {"/subscriptions/sub1"}, "name": {"rg1"},
+					"confirm_name": {"rg1"}, "step": {"create"}}
+				if token != "" {
+					form.Set("csrf_token", token)
+				}
+				if w := b.do(method, path, form); w.Code != http.StatusForbidden {
+					t.Errorf("token %q: %d, want 403", token, w.Code)
+				}
+			})
+		}
+	}
+	if n < 8 {
+		t.Errorf("only %d unsafe routes", n)
+	}
+	if got := arm.Writes(); len(got) != 0 {
+		t.Errorf("ARM writes without a valid CSRF token: %v", got)
+	}
+	// The same browser's own token passes the check (the handler then
+	// decides): sign-out with it ends the session.
+	if w := b.do(http.MethodPost, "/portal/signout", url.Values{"csrf_token": {b.csrf("/portal/galleries")}}); w.Code != http.StatusSeeOther {
+		t.Errorf("sign out with the session's token = %d, want 303", w.Code)
 	}
 }

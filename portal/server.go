@@ -150,40 +150,58 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /portal", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, Prefix, http.StatusFound) })
 	mux.HandleFunc("GET /portal/signin", s.getSignIn)
 	mux.HandleFunc("POST /portal/signin", s.postSignIn)
-	mux.Handle("POST /portal/signout", s.signedIn(s.postSignOut))
-	mux.Handle("GET /portal/{$}", s.signedIn(s.home))
-	mux.Handle("GET /portal/search", s.signedIn(s.search))
-	mux.Handle("GET /portal/search/suggest", s.signedIn(s.suggest))
-	mux.Handle("GET /portal/validate", s.signedIn(s.validateName))
-	mux.Handle("GET /portal/galleries", s.signedIn(s.galleries))
-	mux.Handle("GET /portal/galleries/create", s.signedIn(s.createGallery))
-	mux.Handle("POST /portal/galleries/create", s.signedIn(s.createGallery))
-	mux.Handle("GET /portal/images/create", s.signedIn(s.createImage))
-	mux.Handle("POST /portal/images/create", s.signedIn(s.createImage))
-	mux.Handle("GET /portal/versions/create", s.signedIn(s.createVersion))
-	mux.Handle("POST /portal/versions/create", s.signedIn(s.createVersion))
-	mux.Handle("GET /portal/version/status", s.signedIn(s.versionStatusJSON))
-	mux.Handle("GET /portal/deployment", s.signedIn(s.deployment))
-	mux.Handle("GET /portal/deployment/status", s.signedIn(s.deploymentStatus))
-	mux.Handle("GET /portal/resources", s.signedIn(s.allResources))
-	mux.Handle("GET /portal/resource/{id...}", s.signedIn(s.resource))
-	mux.Handle("GET /portal/upload", s.signedIn(s.upload))
-	mux.Handle("POST /portal/upload/start", s.signedIn(s.uploadStart))
-	mux.Handle("POST /portal/upload/finish", s.signedIn(s.uploadFinish))
-	mux.Handle("GET /portal/delete", s.signedIn(s.deleteResource))
-	mux.Handle("POST /portal/delete", s.signedIn(s.deleteResource))
-	mux.Handle("GET /portal/deletion", s.signedIn(s.deletionPage))
-	mux.Handle("GET /portal/deletion/status", s.signedIn(s.deletionStatus))
-	mux.Handle("GET /portal/access", s.signedIn(s.access))
-	mux.Handle("GET /portal/access/add", s.signedIn(s.addAccess))
-	mux.Handle("POST /portal/access/add", s.signedIn(s.addAccess))
-	mux.Handle("GET /portal/access/principals", s.signedIn(s.principalsJSON))
-	mux.Handle("POST /portal/access/remove", s.signedIn(s.removeAccess))
+	for _, rt := range s.signedInRoutes() {
+		mux.Handle(rt.pattern, s.signedIn(rt.handler))
+	}
 	// Cross-origin unsafe requests are refused from the browser's own
 	// Sec-Fetch-Site/Origin headers before any handler runs; the CSRF token
 	// on every form is checked as well, for browsers that send neither.
 	protect := http.NewCrossOriginProtection()
 	return securityHeaders(protect.Handler(mux))
+}
+
+// signedInRoute is a page or endpoint for signed-in users only.
+type signedInRoute struct {
+	pattern string // a ServeMux pattern: method and path
+	handler visitHandler
+}
+
+// signedInRoutes is every route but sign-in and the static files. Each one
+// goes through signedIn, so it sends a signed-out browser to sign in and
+// refuses an unsafe request without the session's CSRF token; the tests
+// walk this table to check exactly that for every route.
+func (s *Server) signedInRoutes() []signedInRoute {
+	return []signedInRoute{
+		{"POST /portal/signout", s.postSignOut},
+		{"GET /portal/{$}", s.home},
+		{"GET /portal/search", s.search},
+		{"GET /portal/search/suggest", s.suggest},
+		{"GET /portal/validate", s.validateName},
+		{"GET /portal/galleries", s.galleries},
+		{"GET /portal/galleries/create", s.createGallery},
+		{"POST /portal/galleries/create", s.createGallery},
+		{"GET /portal/images/create", s.createImage},
+		{"POST /portal/images/create", s.createImage},
+		{"GET /portal/versions/create", s.createVersion},
+		{"POST /portal/versions/create", s.createVersion},
+		{"GET /portal/version/status", s.versionStatusJSON},
+		{"GET /portal/deployment", s.deployment},
+		{"GET /portal/deployment/status", s.deploymentStatus},
+		{"GET /portal/resources", s.allResources},
+		{"GET /portal/resource/{id...}", s.resource},
+		{"GET /portal/upload", s.upload},
+		{"POST /portal/upload/start", s.uploadStart},
+		{"POST /portal/upload/finish", s.uploadFinish},
+		{"GET /portal/delete", s.deleteResource},
+		{"POST /portal/delete", s.deleteResource},
+		{"GET /portal/deletion", s.deletionPage},
+		{"GET /portal/deletion/status", s.deletionStatus},
+		{"GET /portal/access", s.access},
+		{"GET /portal/access/add", s.addAccess},
+		{"POST /portal/access/add", s.addAccess},
+		{"GET /portal/access/principals", s.principalsJSON},
+		{"POST /portal/access/remove", s.removeAccess},
+	}
 }
 
 // securityHeaders are sent with every portal answer.
