@@ -90,6 +90,25 @@ func (f galleryForm) id() string {
 	return galleon.GalleryID{SubscriptionID: f.Subscription, ResourceGroup: f.Group(), Name: f.Name}.String()
 }
 
+// resourceGroupOptions lists the resource groups of every subscription
+// for a form's choice; a subscription whose groups the user may not list
+// is left out.
+func resourceGroupOptions(ctx context.Context, c *client, subs []subscriptionJSON) ([]rgOption, error) {
+	var opts []rgOption
+	for _, sub := range subs {
+		rgs, err := resourceGroups(ctx, c, sub.SubscriptionID)
+		if forbidden(err) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		for _, rg := range rgs {
+			opts = append(opts, rgOption{sub.SubscriptionID, rg.Name, rg.Location})
+		}
+	}
+	return opts, nil
+}
+
 // rgOption is a resource group in the form's list.
 type rgOption struct {
 	Subscription, Name, Location string
@@ -140,16 +159,8 @@ func (s *Server) createGallery(w http.ResponseWriter, r *http.Request, v *visit)
 	if page.Subscriptions, err = subscriptions(ctx, c); err != nil {
 		return err
 	}
-	for _, sub := range page.Subscriptions {
-		rgs, err := resourceGroups(ctx, c, sub.SubscriptionID)
-		if forbidden(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		for _, rg := range rgs {
-			page.ResourceGroups = append(page.ResourceGroups, rgOption{sub.SubscriptionID, rg.Name, rg.Location})
-		}
+	if page.ResourceGroups, err = resourceGroupOptions(ctx, c, page.Subscriptions); err != nil {
+		return err
 	}
 	if r.Method == http.MethodGet {
 		page.Form = galleryForm{RGMode: "existing"}

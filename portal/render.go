@@ -45,18 +45,10 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"generation": func(g string) string {
-		switch strings.ToUpper(g) {
-		case "V1":
-			return "Gen 1"
-		case "V2":
-			return "Gen 2"
-		}
-		return g
-	},
-	"query": url.QueryEscape,
-	"list":  func(v ...string) []string { return v },
-	"deref": func(b *bool) bool { return b != nil && *b },
+	"generation": generationName,
+	"query":      url.QueryEscape,
+	"list":       func(v ...string) []string { return v },
+	"deref":      func(b *bool) bool { return b != nil && *b },
 	"dict": func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {

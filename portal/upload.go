@@ -199,18 +199,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, v *visit) error 
 	if p.Subscriptions, err = subscriptions(ctx, c); err != nil {
 		return err
 	}
-	for _, sub := range p.Subscriptions {
-		rgs, err := resourceGroups(ctx, c, sub.SubscriptionID)
-		if forbidden(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		for _, rg := range rgs {
-			p.ResourceGroups = append(p.ResourceGroups, rgOption{sub.SubscriptionID, rg.Name, rg.Location})
-			if strings.EqualFold(rg.Name, p.ResourceGroup) && (p.Subscription == "" || p.Subscription == sub.SubscriptionID) {
-				p.Subscription, p.ResourceGroup, p.Region = sub.SubscriptionID, rg.Name, rg.Location
-			}
+	if p.ResourceGroups, err = resourceGroupOptions(ctx, c, p.Subscriptions); err != nil {
+		return err
+	}
+	for _, rg := range p.ResourceGroups {
+		if strings.EqualFold(rg.Name, p.ResourceGroup) && (p.Subscription == "" || p.Subscription == rg.Subscription) {
+			p.Subscription, p.ResourceGroup, p.Region = rg.Subscription, rg.Name, rg.Location
 		}
 	}
 	if p.Subscription == "" && len(p.Subscriptions) > 0 {
