@@ -91,19 +91,34 @@ func (s *Server) writeList(w http.ResponseWriter, r *request, items any, next st
 	}
 	link := ""
 	if next != "" {
-		q := url.Values{}
-		q.Set("api-version", r.apiVersion)
-		q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(next)))
-		if top := r.URL.Query().Get("$top"); top != "" {
-			q.Set("$top", top)
-		}
-		link = s.PublicURL + r.URL.EscapedPath() + "?" + q.Encode()
+		link = s.nextLink(r, next)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Value    any    `json:"value"`
 		NextLink string `json:"nextLink,omitempty"`
 	}{items, link})
 	return nil
+}
+
+// nextLink is the URL of the page after the key next: the request again,
+// with every query parameter it carried (api-version, $top, $filter,
+// sharedTo, $expand, whatever the list reads) and a $skiptoken for next in
+// place of its own, as Azure's nextLinks carry the original query. The
+// parameters are the ones the request's handler saw (url.Values drops pairs
+// it cannot parse) and are encoded again, so a value cannot add a parameter,
+// a fragment or a path; the origin is PublicURL and the path the one that
+// was routed. Every spelling of $skiptoken is replaced, so the link holds
+// exactly one.
+func (s *Server) nextLink(r *request, next string) string {
+	q := r.URL.Query()
+	for k := range q {
+		if strings.EqualFold(k, "$skiptoken") {
+			delete(q, k)
+		}
+	}
+	q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(next)))
+	path := (&url.URL{Path: "/" + strings.Trim(r.URL.Path, "/")}).EscapedPath()
+	return s.PublicURL + path + "?" + q.Encode()
 }
 
 // visibleItems keeps the items of a slice whose ID field (every resource's
