@@ -101,6 +101,15 @@ func (s *Server) listAudit(w http.ResponseWriter, r *request) error {
 	return s.writeList(w, r, out, next)
 }
 
+// odataString reads an OData string literal: single quotes around it, and
+// each quote inside written as two quotes. Anything else is taken as it is.
+func odataString(lit string) string {
+	if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' {
+		return strings.ReplaceAll(lit[1:len(lit)-1], "''", "'")
+	}
+	return lit
+}
+
 // matchesEventFilter applies the parts of an activity log $filter that
 // name a time range or a caller ("eventTimestamp ge '…' and eventTimestamp
 // le '…'", "caller eq '…'"); other parts are ignored.
@@ -110,7 +119,7 @@ func matchesEventFilter(filter string, e *galleon.AuditEvent) bool {
 		if len(fields) < 3 {
 			continue
 		}
-		value := strings.Trim(strings.Join(fields[2:], " "), "'")
+		value := odataString(strings.Join(fields[2:], " "))
 		switch strings.ToLower(fields[0]) + " " + strings.ToLower(fields[1]) {
 		case "eventtimestamp ge":
 			if e.At.Format("2006-01-02T15:04:05Z") < value {
