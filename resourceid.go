@@ -57,3 +57,62 @@ type ImageDefinitionID struct {
 func (id ImageDefinitionID) String() string {
 	return id.GalleryID.String() + "/images/" + id.Image
 }
+
+// ParseGalleryID reads a gallery's ARM id.
+func ParseGalleryID(id string) (GalleryID, error) {
+	segs, err := galleryIDSegments(id, 0)
+	if err != nil {
+		return GalleryID{}, err
+	}
+	return GalleryID{SubscriptionID: segs[0], ResourceGroup: segs[1], Name: segs[2]}, nil
+}
+
+// ParseImageDefinitionID reads an image definition's ARM id.
+func ParseImageDefinitionID(id string) (ImageDefinitionID, error) {
+	segs, err := galleryIDSegments(id, 1)
+	if err != nil {
+		return ImageDefinitionID{}, err
+	}
+	return ImageDefinitionID{GalleryID: GalleryID{SubscriptionID: segs[0], ResourceGroup: segs[1], Name: segs[2]}, Image: segs[3]}, nil
+}
+
+// ParseImageVersionID reads an image version's ARM id.
+func ParseImageVersionID(id string) (ImageVersionID, error) {
+	segs, err := galleryIDSegments(id, 2)
+	if err != nil {
+		return ImageVersionID{}, err
+	}
+	return ImageVersionID{ImageDefinitionID: ImageDefinitionID{GalleryID: GalleryID{SubscriptionID: segs[0], ResourceGroup: segs[1],
+		Name: segs[2]}, Image: segs[3]}, Version: segs[4]}, nil
+}
+
+// galleryIDSegments checks that id is
+// /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{g}
+// followed by depth child levels (/images/{i}, then /versions/{v}), keys
+// matched without regard to case as ARM does, and returns the names in
+// order.
+func galleryIDSegments(id string, depth int) ([]string, error) {
+	want := [...]string{"Gallery", "ImageDefinition", "ImageVersion"}[depth]
+	typ := [...]string{TypeGallery, TypeImageDefinition, TypeImageVersion}[depth]
+	parts := strings.Split(strings.TrimSuffix(id, "/"), "/")
+	keys := []string{"", "subscriptions", "", "resourcegroups", "", "providers", "microsoft.compute", "galleries", "", "images", "", "versions", ""}
+	n := 9 + 2*depth
+	if len(parts) != n {
+		return nil, Errorf(CodeInvalidParameter, "'%s' is not the id of a %s (%s).", id, want, typ)
+	}
+	var names []string
+	for i, p := range parts {
+		switch {
+		case keys[i] != "" && !strings.EqualFold(p, keys[i]):
+			return nil, Errorf(CodeInvalidParameter, "'%s' is not the id of a %s (%s).", id, want, typ)
+		case keys[i] == "" && i > 0:
+			if p == "" {
+				return nil, Errorf(CodeInvalidParameter, "'%s' is not the id of a %s (%s): a name is empty.", id, want, typ)
+			}
+			names = append(names, p)
+		case i == 0 && p != "":
+			return nil, Errorf(CodeInvalidParameter, "'%s' is not the id of a %s (%s): it must start with /subscriptions/.", id, want, typ)
+		}
+	}
+	return names, nil
+}

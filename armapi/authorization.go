@@ -134,8 +134,7 @@ func (s *Server) checkScopeExists(ctx context.Context, scope string) error {
 		_, err = s.Store.GetImageDefinition(ctx, galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{SubscriptionID: id.SubscriptionID,
 			ResourceGroup: id.ResourceGroupName, Name: id.Parent.Name}, Image: id.Name})
 	case "microsoft.compute/galleries/images/versions":
-		_, err = s.Store.GetImageVersion(ctx, galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
-			SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroupName, Name: id.Parent.Parent.Name}, Image: id.Parent.Name}, Version: id.Name})
+		_, err = s.Store.GetImageVersion(ctx, versionIDOf(id))
 	}
 	return err
 }

@@ -388,10 +388,7 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 	var v *galleon.ImageVersion
 	switch typ := rid.ResourceType.String(); {
 	case strings.EqualFold(typ, galleon.TypeImageVersion):
-		img, gal := rid.Parent, rid.Parent.Parent
-		id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
-			SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: gal.Name}, Image: img.Name}, Version: rid.Name}
-		if v, err = s.Store.GetImageVersion(r.Context(), id); err != nil {
+		if v, err = s.Store.GetImageVersion(r.Context(), versionIDOf(rid)); err != nil {
 			if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
 				return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "The image version '%s' could not be found.", ref.ID)
 			}

@@ -65,11 +65,14 @@ func expandReplication(r *request) (bool, error) {
 	return true, nil
 }
 
-func imageVersionID(r *request) galleon.ImageVersionID {
-	img, gal := r.id.Parent, r.id.Parent.Parent
-	return galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{
-		GalleryID: galleon.GalleryID{SubscriptionID: r.id.SubscriptionID, ResourceGroup: r.id.ResourceGroupName, Name: gal.Name},
-		Image:     img.Name}, Version: r.id.Name}
+func imageVersionID(r *request) galleon.ImageVersionID { return versionIDOf(r.id) }
+
+// versionIDOf is the image version a parsed id of that type names (the
+// router and the callers have checked its type).
+func versionIDOf(rid *arm.ResourceID) galleon.ImageVersionID {
+	return galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
+		SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: rid.Parent.Parent.Name},
+		Image: rid.Parent.Name}, Version: rid.Name}
 }
 
 func (s *Server) getImageVersion(w http.ResponseWriter, r *request) error {
@@ -387,8 +390,7 @@ func (s *Server) checkManagedImageSource(ctx context.Context, v *galleon.ImageVe
 // checkVersionSource takes another image version, replicated to this
 // version's region, as the source of every disk.
 func (s *Server) checkVersionSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, rid *arm.ResourceID, target string) error {
-	id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
-		SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Name: rid.Parent.Parent.Name}, Image: rid.Parent.Name}, Version: rid.Name}
+	id := versionIDOf(rid)
 	if galleon.Fold(id.String()) == galleon.Fold(v.ID.String()) {
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "An image version cannot be its own source.")
 	}
@@ -541,9 +543,7 @@ func (s *Server) beginGetVersionAccess(w http.ResponseWriter, r *request) error 
 	}
 	// The action's path is …/versions/{v}/beginGetAccess: the version is
 	// the parent of the parsed id.
-	vid := r.id.Parent
-	id := galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{
-		SubscriptionID: r.id.SubscriptionID, ResourceGroup: r.id.ResourceGroupName, Name: vid.Parent.Parent.Name}, Image: vid.Parent.Name}, Version: vid.Name}
+	id := versionIDOf(r.id.Parent)
 	v, err := s.Store.GetImageVersion(r.Context(), id)
 	if err != nil {
 		return err

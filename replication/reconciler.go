@@ -49,18 +49,6 @@ type Reconciler struct {
 	ProgressInterval time.Duration
 }
 
-// ParseVersionID reads an image version's ARM id.
-func ParseVersionID(s string) (galleon.ImageVersionID, error) {
-	id, err := arm.ParseResourceID(s)
-	if err != nil || !strings.EqualFold(id.ResourceType.String(), galleon.TypeImageVersion) {
-		return galleon.ImageVersionID{}, fmt.Errorf("%q is not an image version id", s)
-	}
-	img, gal := id.Parent, id.Parent.Parent
-	return galleon.ImageVersionID{ImageDefinitionID: galleon.ImageDefinitionID{
-		GalleryID: galleon.GalleryID{SubscriptionID: id.SubscriptionID, ResourceGroup: id.ResourceGroupName, Name: gal.Name},
-		Image:     img.Name}, Version: id.Name}, nil
-}
-
 // versionDisk is one disk of a version with its source: a resource id (a
 // disk, snapshot, managed image or image version) or a VHD blob's uri, and
 // the digest recorded when the version was created, if known.
@@ -100,7 +88,7 @@ func disksOf(v *galleon.ImageVersion) []versionDisk {
 
 // Handle is the operations handler for OperationReplicateImageVersion.
 func (r *Reconciler) Handle(ctx context.Context, op *galleon.Operation) error {
-	id, err := ParseVersionID(op.Target)
+	id, err := galleon.ParseImageVersionID(op.Target)
 	if err != nil {
 		return galleon.Errorf(galleon.CodeInternal, "%v", err)
 	}
@@ -248,7 +236,7 @@ func (r *Reconciler) sourceContent(ctx context.Context, id galleon.ImageVersionI
 	case strings.EqualFold(typ, galleon.TypeImageVersion):
 		// Replica 0 of every region lives in its first store, which is
 		// where this version's own copies are taken.
-		srcID, err := ParseVersionID(d.source)
+		srcID, err := galleon.ParseImageVersionID(d.source)
 		if err != nil {
 			return "", galleon.Errorf(galleon.CodeInvalidParameter, "%v", err)
 		}

@@ -9,12 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/galleon-project/galleon"
 )
 
 type watchConfig struct {
@@ -80,14 +81,11 @@ func (c *watchConfig) ref() (versionRef, error) {
 }
 
 func parseVersionID(id string) (versionRef, error) {
-	rid, err := arm.ParseResourceID(id)
+	v, err := galleon.ParseImageVersionID(id)
 	if err != nil {
-		return versionRef{}, fmt.Errorf("%q is not a resource id: %w", id, err)
+		return versionRef{}, err
 	}
-	if !strings.EqualFold(rid.ResourceType.String(), "Microsoft.Compute/galleries/images/versions") {
-		return versionRef{}, fmt.Errorf("%s is a %s, not an image version (Microsoft.Compute/galleries/images/versions)", id, rid.ResourceType)
-	}
-	return versionRef{rid.SubscriptionID, rid.ResourceGroupName, rid.Parent.Parent.Name, rid.Parent.Name, rid.Name}, nil
+	return versionRef{v.SubscriptionID, v.ResourceGroup, v.Name, v.Image, v.Version}, nil
 }
 
 // regionStatus is one target region's replication, as last seen.
