@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/felixge/httpsnoop"
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
@@ -61,15 +61,15 @@ func parsePath(path string) (*arm.ResourceID, bool, error) {
 }
 
 func (s *Server) serveARM(w http.ResponseWriter, hr *http.Request) {
-	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w}
 	c := &call{metricsType: "unknown"}
-	err := s.dispatch(rec, hr, c)
-	if err != nil {
-		s.writeError(rec, hr, err)
-	}
-	s.audit(hr, c, rec.status, galleon.ErrorCode(err))
-	s.Metrics.observe(c.metricsType, hr.Method, rec.status, time.Since(start))
+	var err error
+	m := httpsnoop.CaptureMetricsFn(w, func(w http.ResponseWriter) {
+		if err = s.dispatch(w, hr, c); err != nil {
+			s.writeError(w, hr, err)
+		}
+	})
+	s.audit(hr, c, m.Code, galleon.ErrorCode(err))
+	s.Metrics.observe(c.metricsType, hr.Method, m.Code, m.Duration)
 }
 
 // audit records every write and every denied call of an authenticated

@@ -1,7 +1,6 @@
 package armapi
 
 import (
-	"net/http"
 	"strconv"
 	"time"
 
@@ -38,24 +37,4 @@ func (m *Metrics) observe(typ, method string, status int, d time.Duration) {
 	}
 	m.requests.WithLabelValues(typ, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(typ, method).Observe(d.Seconds())
-}
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
 }

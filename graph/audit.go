@@ -17,26 +17,6 @@ type auditStore interface {
 	AppendAudit(ctx context.Context, e *galleon.AuditEvent) error
 }
 
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
 // audit records a directory write, or a refused call, in the audit log
 // of the installation's subscription, as ARM's are: the action is
 // "Microsoft.Graph/{collection}/{verb}" and the scope the Graph path.

@@ -46,6 +46,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/felixge/httpsnoop"
+
 	"github.com/galleon-project/galleon"
 )
 
@@ -235,11 +237,12 @@ func (s *Server) Handler() http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
-		rec := &statusRecorder{ResponseWriter: w}
-		if err := s.route(rec, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, PathPrefix), "/"), "/")); err != nil {
-			s.writeError(rec, r, err)
-		}
-		s.audit(r, c, rec.status)
+		m := httpsnoop.CaptureMetricsFn(w, func(w http.ResponseWriter) {
+			if err := s.route(w, r, strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, PathPrefix), "/"), "/")); err != nil {
+				s.writeError(w, r, err)
+			}
+		})
+		s.audit(r, c, m.Code)
 	})
 }
 
