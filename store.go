@@ -235,4 +235,10 @@ type RoleAssignmentStore interface {
 	// subscription's events, newest first.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, subscriptionID string, page Page) ([]AuditEvent, string, error)
+	// EndSession records that the portal session id was signed out; it is
+	// kept until expires, when its cookie would have expired anyway.
+	// Ended sessions past their expiry are forgotten as new ones end.
+	EndSession(ctx context.Context, id string, expires time.Time) error
+	// SessionEnded reports whether the portal session id was signed out.
+	SessionEnded(ctx context.Context, id string) (bool, error)
 }

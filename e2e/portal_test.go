@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 )
@@ -316,13 +318,50 @@ func TestPortal_SeedGalleryAndImageDefinition(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("search-box"), "myImage"),
 		waitText("#search-suggestions", "myImageDefinition"))
 
-	// Sign out: the portal sends the browser back to sign in.
+	// Sign out: the portal sends the browser back to sign in, and a copy
+	// of the session cookie taken before is refused too.
+	var copied string
+	b.run("copy the session cookie", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{s.URL + "/portal/"}})
+		if err != nil {
+			return err
+		}
+		for _, c := range res.Cookies {
+			if c.Name == "__Host-galleon-session" {
+				copied = c.Value
+			}
+		}
+		return nil
+	}))
+	withCopy := func() *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/portal/galleries", nil)
+		req.AddCookie(&http.Cookie{Name: "__Host-galleon-session", Value: copied})
+		resp, err := noRedirects(s.Client).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := withCopy(); copied == "" || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the copied session cookie (%d bytes) before sign-out: %d, want 200", len(copied), resp.StatusCode)
+	}
 	b.run("sign out",
 		chromedp.Click(chromedp.CSS(`form[action="/portal/signout"] button`)),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		waitText(".banner", "You have signed out."),
 		chromedp.Navigate(s.URL+"/portal/galleries"),
 		chromedp.WaitVisible(chromedp.ID("username")))
+	if resp := withCopy(); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/portal/signin") {
+		t.Errorf("the copied session cookie after sign-out: %d to %q, want 303 to sign-in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// noRedirects is c without following redirects, to see them.
+func noRedirects(c *http.Client) *http.Client {
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
 }
 
 // TestPortal_ImageVersion follows the seed's "Create an image version" in

@@ -3,10 +3,12 @@ package portal
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
 // fakeUsers is the directory the portal checks sessions against.
@@ -92,17 +95,7 @@ func newTestServer(t *testing.T) (*Server, *fakeUsers, *fakeARM) {
 			UserPrincipalName: "alice@galleon.local", DisplayName: "Alice"}, PasswordHash: "hash-1", AccountEnabled: true},
 	}}
 	arm := &fakeARM{}
-	identity := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/adfs/oauth2/token" && r.PostForm.Get("grant_type") == "password" &&
-			r.PostForm.Get("username") == "alice@galleon.local" && r.PostForm.Get("password") == alicePassword {
-			_, _ = w.Write([]byte(`{"access_token":"signin-token"}`))
-			return
-		}
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":"invalid_grant","error_codes":[50126]}`))
-	})
+	identity := &fakeIdentity{limits: signinlimit.New(0)}
 	s := &Server{
 		ARM:      arm,
 		Identity: identity,
@@ -325,64 +318,77 @@ func TestCSRF(t *testing.T) {
 	})
 }
 
+// fakeIdentity answers the portal's password grant for alice, with the
+// token endpoint's sign-in limits, and remembers the client addresses it
+// was given.
+type fakeIdentity struct {
+	limits *signinlimit.Limiter
+
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (f *fakeIdentity) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	f.addrs = append(f.addrs, r.RemoteAddr)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	user, addr := r.PostForm.Get("username"), signinlimit.PeerAddress(r.RemoteAddr)
+	if r.URL.Path != "/adfs/oauth2/token" || r.PostForm.Get("grant_type") != "password" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"unsupported_grant_type","error_codes":[70003]}`))
+		return
+	}
+	if ref := f.limits.Try(user, addr); ref != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(ref.Seconds()))
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant","error_codes":[50053]}`))
+		return
+	}
+	if user == "alice@galleon.local" && r.PostForm.Get("password") == alicePassword {
+		f.limits.Succeeded(user, addr)
+		_, _ = w.Write([]byte(`{"access_token":"signin-token"}`))
+		return
+	}
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write([]byte(`{"error":"invalid_grant","error_codes":[50126]}`))
+}
+
+// TestSignIn_RateLimited: the portal keeps no count of its own; the token
+// endpoint's limits, given the browser's address, refuse the sixth
+// failure in a row and then the right password, which the page shows as
+// 429 with Retry-After, until the wait is over.
 func TestSignIn_RateLimited(t *testing.T) {
 	s, _, _ := newTestServer(t)
 	now := time.Unix(1_000_000, 0)
-	s.init()
-	s.limiter.Now = func() time.Time { return now }
+	identity := s.Identity.(*fakeIdentity)
+	identity.limits.Now = func() time.Time { return now }
 	b := &testBrowser{t: t, h: s.Handler()}
 	for i := range 5 {
-		if w := b.signIn("wrong"); w.Code != http.StatusUnauthorized {
-			t.Fatalf("attempt %d = %d, want 401", i+1, w.Code)
+		if w := b.signIn("wrong"); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "Your user name or password is incorrect.") {
+			t.Fatalf("attempt %d = %d, want 401 with the message", i+1, w.Code)
 		}
 	}
 	w := b.signIn(alicePassword)
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "12" {
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "12" ||
+		!strings.Contains(w.Body.String(), "Too many sign-in attempts. Try again in 12 seconds.") {
 		t.Fatalf("sixth attempt = %d (Retry-After %q), want 429 after 12s", w.Code, w.Header().Get("Retry-After"))
 	}
 	now = now.Add(12 * time.Second)
 	if w := b.signIn(alicePassword); w.Code != http.StatusSeeOther {
 		t.Errorf("after waiting = %d, want 303", w.Code)
 	}
-}
-
-func TestSignInLimiter(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	l := newSignInLimiter()
-	l.Now = func() time.Time { return now }
-
-	t.Run("Account", func(t *testing.T) {
-		for range 5 {
-			if ok, _ := l.Allow("bob@x", "10.0.0.1"); !ok {
-				t.Fatal("refused before five failures")
-			}
-			l.Failed("BOB@x") // names fold
+	identity.mu.Lock()
+	defer identity.mu.Unlock()
+	for _, a := range identity.addrs {
+		if a != "192.0.2.1:1234" { // httptest.NewRequest's client
+			t.Errorf("the token endpoint was told the client is %q, want the browser's address", a)
 		}
-		ok, wait := l.Allow("bob@x", "10.0.0.2")
-		if ok || wait != 12*time.Second {
-			t.Errorf("after five failures: ok=%v wait=%v, want refused for 12s from any address", ok, wait)
-		}
-		if ok, _ := l.Allow("carol@x", "10.0.0.1"); !ok {
-			t.Error("another account refused")
-		}
-	})
-	t.Run("Address", func(t *testing.T) {
-		for i := range 20 {
-			if ok, _ := l.Allow("user"+string(rune('a'+i))+"@x", "10.9.9.9"); !ok {
-				t.Fatalf("try %d refused", i+1)
-			}
-		}
-		if ok, wait := l.Allow("new@x", "10.9.9.9"); ok || wait != 3*time.Second {
-			t.Errorf("21st try from one address: ok=%v wait=%v, want refused for 3s", ok, wait)
-		}
-	})
-	t.Run("Sweep", func(t *testing.T) {
-		now = now.Add(time.Hour)
-		l.Allow("x@x", "10.1.1.1")
-		if n := len(l.accounts) + len(l.addresses); n != 2 {
-			t.Errorf("%d limiters kept after an hour, want only the new two", n)
-		}
-	})
+	}
+	if len(identity.addrs) != 7 {
+		t.Errorf("%d password grants for 7 sign-ins: each attempt is counted once, by the token endpoint", len(identity.addrs))
+	}
 }
 
 func TestSafeReturn(t *testing.T) {
@@ -549,5 +555,63 @@ func TestRoutes_CSRF(t *testing.T) {
 	// decides): sign-out with it ends the session.
 	if w := b.do(http.MethodPost, "/portal/signout", url.Values{"csrf_token": {b.csrf("/portal/galleries")}}); w.Code != http.StatusSeeOther {
 		t.Errorf("sign out with the session's token = %d, want 303", w.Code)
+	}
+}
+
+// fakeSessions remembers ended sessions in memory, as the store does in
+// its ended_sessions table; err makes every check fail.
+type fakeSessions struct {
+	mu    sync.Mutex
+	ended map[string]time.Time
+	err   error
+}
+
+func (f *fakeSessions) EndSession(_ context.Context, id string, expires time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended == nil {
+		f.ended = map[string]time.Time{}
+	}
+	f.ended[id] = expires
+	return f.err
+}
+
+func (f *fakeSessions) SessionEnded(_ context.Context, id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.ended[id]
+	return ok, f.err
+}
+
+// TestSignOut_EndsCopies: a copy of the session cookie taken before
+// sign-out (another tab's, or a stolen one) is refused after it, while
+// another sign-in of the same user goes on; a store that cannot say
+// whether a session ended sends the user to sign in.
+func TestSignOut_EndsCopies(t *testing.T) {
+	s, _, _ := newTestServer(t)
+	sessions := &fakeSessions{}
+	s.Sessions = sessions
+	h := s.Handler()
+	b := &testBrowser{t: t, h: h}
+	b.signIn(alicePassword)
+	other := &testBrowser{t: t, h: h}
+	other.signIn(alicePassword)
+	copied := &testBrowser{t: t, h: h, cookie: b.cookie}
+	if w := copied.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusOK {
+		t.Fatalf("the copied cookie before sign-out: %d, want 200", w.Code)
+	}
+	if w := b.do(http.MethodPost, "/portal/signout", url.Values{"csrf_token": {b.csrf("/portal/galleries")}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out = %d", w.Code)
+	}
+	if w := copied.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusSeeOther ||
+		!strings.HasPrefix(w.Header().Get("Location"), "/portal/signin") {
+		t.Errorf("the copied cookie after sign-out: %d to %q, want 303 to sign-in", w.Code, w.Header().Get("Location"))
+	}
+	if w := other.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusOK {
+		t.Errorf("the other sign-in after sign-out: %d, want 200", w.Code)
+	}
+	sessions.err = errors.New("store unavailable")
+	if w := other.do(http.MethodGet, "/portal/galleries", nil); w.Code != http.StatusSeeOther {
+		t.Errorf("with the store failing: %d, want 303 to sign-in", w.Code)
 	}
 }

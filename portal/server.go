@@ -42,13 +42,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
 //go:embed templates/*.html
@@ -73,6 +73,14 @@ type Users interface {
 	GetUser(ctx context.Context, idOrUPN string) (*galleon.DirectoryUser, error)
 }
 
+// Sessions is where signed-out sessions are remembered, so that a copy of
+// a session cookie stops working on every node at sign-out. galleon.Store
+// satisfies it.
+type Sessions interface {
+	EndSession(ctx context.Context, id string, expires time.Time) error
+	SessionEnded(ctx context.Context, id string) (bool, error)
+}
+
 // Server serves the portal. cmd/galleon assigns the fields before the
 // first request.
 type Server struct {
@@ -86,6 +94,9 @@ type Server struct {
 	// IssueToken mints a token for the signed-in user to call audience.
 	IssueToken func(p galleon.Principal, audience string) (string, time.Time, error)
 	Users      Users
+	// Sessions remembers signed-out sessions; nil leaves sign-out to the
+	// browser (a copied cookie then lasts until it expires).
+	Sessions Sessions
 	// ARMAudience and GraphAudience are the audiences of the tokens the
 	// portal mints for the two APIs.
 	ARMAudience   string
@@ -102,7 +113,6 @@ type Server struct {
 	Now             func() time.Time
 
 	once    sync.Once
-	limiter *signInLimiter
 	pages   map[string]*template.Template
 	initErr error
 }
@@ -130,9 +140,6 @@ func (s *Server) sessionLifetime() time.Duration {
 
 func (s *Server) init() {
 	s.once.Do(func() {
-		if s.limiter == nil {
-			s.limiter = newSignInLimiter()
-		}
 		s.pages, s.initErr = parsePages()
 	})
 }
@@ -272,7 +279,7 @@ type visitHandler func(w http.ResponseWriter, r *http.Request, v *visit) error
 func (s *Server) signedIn(h visitHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess := s.readSession(r)
-		if !sess.signedIn() || !s.stillValid(r.Context(), sess) {
+		if !sess.signedIn() || !s.stillValid(r.Context(), sess) || s.ended(r.Context(), sess) {
 			s.toSignIn(w, r)
 			return
 		}
@@ -292,6 +299,21 @@ func (s *Server) signedIn(h visitHandler) http.Handler {
 			s.renderError(w, r, v, err)
 		}
 	})
+}
+
+// ended reports whether sess was signed out (on any node). A store that
+// cannot answer counts as ended: the user signs in again rather than a
+// signed-out cookie being honoured.
+func (s *Server) ended(ctx context.Context, sess *session) bool {
+	if s.Sessions == nil {
+		return false
+	}
+	ended, err := s.Sessions.SessionEnded(ctx, sess.ID)
+	if err != nil {
+		s.logger().Warn("portal: checking the session", slog.Any("err", err))
+		return true
+	}
+	return ended
 }
 
 // maxForm bounds a form body.
@@ -328,15 +350,12 @@ func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/portal/signin?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
-// clientAddress is the address rate limits count: the connection's peer.
-// Forwarded headers are not trusted: Galleon is reached directly or through
-// a TCP balancer that passes TLS through.
+// clientAddress is the browser's address as the log shows it and the token
+// endpoint's sign-in limits count it: the connection's peer. Forwarded
+// headers are not trusted: Galleon is reached directly or through a TCP
+// balancer that passes TLS through.
 func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return signinlimit.PeerAddress(r.RemoteAddr)
 }
 
 // renderError shows err: an API refusal with its code and message, or an

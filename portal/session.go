@@ -21,11 +21,10 @@ import (
 //	__Host-galleon-session = base64url(JSON session) "." base64url(HMAC-SHA256(key, "session\x00" payload))
 //
 // A cookie cannot be recalled once issued, so each request checks the
-// user again (exists, enabled, same password: see Server.currentUser), and
-// sign-out clears the cookie in the browser. A copy of a cookie taken
-// before sign-out stays usable until it expires (at most SessionLifetime)
-// or the password changes; a server-side revocation list would need a
-// table every node shares, which the store does not have yet.
+// user again (exists, enabled, same password: see Server.stillValid), and
+// sign-out both clears the cookie in the browser and records the session's
+// id as ended in the store every node shares (Server.Sessions), so a copy
+// of the cookie taken before sign-out is refused too.
 
 // sessionCookie is the cookie's name. The __Host- prefix makes browsers
 // refuse it unless it is Secure, has Path=/ and no Domain.

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/galleon-project/galleon"
 )
@@ -39,8 +41,9 @@ func (s *Server) getSignIn(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, &visit{s: s, sess: sess, CSRF: s.csrfToken(sess)}, http.StatusOK, "signin", "Sign in", page)
 }
 
-// postSignIn checks the form's CSRF token and the rate limits, then signs
-// the user in with the password grant, exactly as a client would.
+// postSignIn checks the form's CSRF token, then signs the user in with the
+// password grant, exactly as a client would; the token endpoint's sign-in
+// limits refuse it with 429 and Retry-After.
 func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
@@ -68,20 +71,19 @@ func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter your user name and password.")
 		return
 	}
-	if ok, wait := s.limiter.Allow(username, clientAddress(r)); !ok {
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
-		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", int(wait.Seconds())))
-		return
-	}
-	u, msg, err := s.passwordSignIn(r.Context(), username, password)
+	u, refused, err := s.passwordSignIn(r.Context(), username, password, r.RemoteAddr)
 	if err != nil {
 		s.logger().Error("portal: sign-in", slog.Any("err", err))
 		fail(http.StatusInternalServerError, "Signing in failed on the server. The error was logged.")
 		return
 	}
-	if u == nil {
-		s.limiter.Failed(username)
-		fail(http.StatusUnauthorized, msg)
+	if refused != nil {
+		status := http.StatusUnauthorized
+		if refused.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(refused.retryAfter))
+			status = http.StatusTooManyRequests
+		}
+		fail(status, refused.message)
 		return
 	}
 	// A new session id at sign-in: a session fixed before sign-in (and
@@ -94,11 +96,27 @@ func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, page.Return, http.StatusSeeOther)
 }
 
+// signInRefused is why the token endpoint refused a sign-in, for the page.
+type signInRefused struct {
+	message string
+	// retryAfter is the seconds to wait when the sign-in limits refused
+	// the attempt; 0 otherwise.
+	retryAfter int
+}
+
 // passwordSignIn asks the token endpoint for an ARM token with the
 // password grant (so the password, a guest's redemption and a disabled
 // account are checked exactly as for any client) and returns the user, or
-// nil and the message to show.
-func (s *Server) passwordSignIn(ctx context.Context, username, password string) (*galleon.DirectoryUser, string, error) {
+// why it was refused.
+//
+// The request carries the browser's address (remoteAddr, the connection's
+// peer) as its own, so the token endpoint's sign-in limits count the
+// attempt once, against the account and that address, as they count a
+// client's: the portal keeps no limits of its own. Two counts of one
+// attempt would lock an account after fewer failures than documented, and
+// the portal's own count would not see the guesses sent to the token
+// endpoint directly.
+func (s *Server) passwordSignIn(ctx context.Context, username, password, remoteAddr string) (*galleon.DirectoryUser, *signInRefused, error) {
 	form := url.Values{
 		"grant_type": {"password"},
 		"username":   {username},
@@ -108,9 +126,9 @@ func (s *Server) passwordSignIn(ctx context.Context, username, password string) 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/adfs/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	req.RemoteAddr = "portal"
+	req.RemoteAddr = remoteAddr
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := &recorder{header: http.Header{}}
 	s.Identity.ServeHTTP(rec, req)
@@ -120,34 +138,46 @@ func (s *Server) passwordSignIn(ctx context.Context, username, password string) 
 		ErrorCodes  []int  `json:"error_codes"`
 	}
 	if err := json.Unmarshal(rec.body.Bytes(), &body); err != nil {
-		return nil, "", fmt.Errorf("token endpoint answered %d: %w", rec.status, err)
+		return nil, nil, fmt.Errorf("token endpoint answered %d: %w", rec.status, err)
 	}
+	incorrect := &signInRefused{message: "Your user name or password is incorrect."}
 	switch {
 	case body.AccessToken != "":
+	case slices.Contains(body.ErrorCodes, 50053): // the sign-in limits
+		wait, err := strconv.Atoi(rec.header.Get("Retry-After"))
+		if err != nil || wait < 1 {
+			wait = 1
+		}
+		return nil, &signInRefused{message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", wait), retryAfter: wait}, nil
 	case slices.Contains(body.ErrorCodes, 50057):
-		return nil, "Your account is disabled. Ask an administrator to enable it.", nil
+		return nil, &signInRefused{message: "Your account is disabled. Ask an administrator to enable it."}, nil
 	case body.Error == "invalid_grant":
-		return nil, "Your user name or password is incorrect.", nil
+		return nil, incorrect, nil
 	default:
-		return nil, "", fmt.Errorf("token endpoint answered %d %s %v", rec.status, body.Error, body.ErrorCodes)
+		return nil, nil, fmt.Errorf("token endpoint answered %d %s %v", rec.status, body.Error, body.ErrorCodes)
 	}
 	p, err := s.VerifyToken(body.AccessToken)
 	if err != nil {
-		return nil, "", fmt.Errorf("verifying the sign-in token: %w", err)
+		return nil, nil, fmt.Errorf("verifying the sign-in token: %w", err)
 	}
 	if p.Type != galleon.PrincipalUser {
-		return nil, "Your user name or password is incorrect.", nil
+		return nil, incorrect, nil
 	}
 	u, err := s.Users.GetUser(ctx, p.ObjectID)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	return u, "", nil
+	return u, nil, nil
 }
 
 // postSignOut ends the session: the cookie is replaced by an anonymous
 // one with a new id.
 func (s *Server) postSignOut(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if s.Sessions != nil {
+		if err := s.Sessions.EndSession(r.Context(), v.sess.ID, time.Unix(v.sess.Expires, 0)); err != nil {
+			return err
+		}
+	}
 	s.writeSession(w, s.anonymousSession())
 	http.Redirect(w, r, "/portal/signin?signedout=1", http.StatusSeeOther)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/galleon-project/galleon"
@@ -316,4 +317,29 @@ func (s *DB) PrincipalType(ctx context.Context, objectID string) (typ string, er
 		return "", galleon.Errorf(galleon.CodeResourceNotFound, "The principal '%s' does not exist.", objectID)
 	}
 	return typ, err
+}
+
+// EndSession records a signed-out portal session until its expiry, and
+// forgets those already past theirs.
+func (s *DB) EndSession(ctx context.Context, id string, expires time.Time) (err error) {
+	defer galleon.Wrap(&err, "EndSession")
+	return s.transact(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, `DELETE FROM ended_sessions WHERE expires_at < ?`, ts(time.Now())); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO ended_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, ts(expires))
+		return err
+	})
+}
+
+// SessionEnded reports whether a portal session was signed out.
+func (s *DB) SessionEnded(ctx context.Context, id string) (ended bool, err error) {
+	defer galleon.Wrap(&err, "SessionEnded")
+	rows, err := s.r().query(ctx, `SELECT 1 FROM ended_sessions WHERE id = ?`, id)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	ended = rows.Next()
+	return ended, rows.Err()
 }

@@ -316,3 +316,13 @@ CREATE TABLE audit_events (
     correlation_id  TEXT NOT NULL
 );
 CREATE INDEX audit_events_by_subscription ON audit_events (subscription_id, seq);
+
+-- 0008_portal_sessions.sql
+-- Portal sessions ended by sign-out. Sessions are signed cookies; a
+-- cookie copied before sign-out must stop working on every node, so the
+-- ended session's id is kept here until the cookie would have expired.
+CREATE TABLE ended_sessions (
+    id         TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sharing", testSharing},
 		{"Tenants", testTenants},
 		{"Directory", testDirectory},
+		{"EndedSessions", testEndedSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

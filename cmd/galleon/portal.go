@@ -22,6 +22,7 @@ func (m *Main) openPortal(ctx context.Context) error {
 		VerifyToken:   m.Issuer.VerifyToken,
 		IssueToken:    m.Issuer.IssueToken,
 		Users:         m.Store,
+		Sessions:      m.Store,
 		ARMAudience:   m.Credentials.Audience,
 		GraphAudience: m.Issuer.PublicURL + "/",
 		PublicURL:     m.Issuer.PublicURL,
