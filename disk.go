@@ -224,6 +224,11 @@ type DiskData interface {
 	// content and returns the content's sha256 and size in bytes; an
 	// unreadable source or a malformed VHD is an InvalidParameter error.
 	Import(ctx context.Context, d *Disk) (string, int64, error)
+	// CheckSourceURI refuses, before anything is fetched, a source URI
+	// (of an import, a managed image disk or an image version) that the
+	// data plane will not fetch, as an InvalidParameter error naming
+	// target; a host name is decided only when it is fetched.
+	CheckSourceURI(uri, target string) error
 	// CopyContent gives the disk the content of source, a disk or snapshot
 	// in the same region, and returns the content's sha256.
 	CopyContent(ctx context.Context, d, source *Disk) (string, error)

@@ -144,6 +144,14 @@ func (s *Server) captureImage(ctx context.Context, img *galleon.ManagedImage) er
 	if s.DiskData == nil {
 		return galleon.Errorf(galleon.CodeInternal, "The data plane is not configured.")
 	}
+	// Every blob a disk names is checked before any is fetched.
+	for _, d := range img.Disks() {
+		if d.BlobURI != "" {
+			if err := s.DiskData.CheckSourceURI(d.BlobURI, managedImageDiskTarget(d)+".blobUri"); err != nil {
+				return err
+			}
+		}
+	}
 	img.Properties.UniqueID = uuid.NewString()
 	img.Properties.ProvisioningState = galleon.ProvisioningSucceeded
 	for i, d := range img.Disks() {

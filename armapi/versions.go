@@ -305,6 +305,12 @@ func (s *Server) checkDiskSource(r *request, v *galleon.ImageVersion, def *galle
 	if err := checkBlobSource(src.URI, src.StorageAccountID, target); err != nil {
 		return err
 	}
+	// The reconciler fetches the blob later; what can be refused now is.
+	if s.DiskData != nil {
+		if err := s.DiskData.CheckSourceURI(src.URI, target+".uri"); err != nil {
+			return err
+		}
+	}
 	img.SHA256, img.SizeInGB = "", nil // known once replication has read the blob
 	defaultHostCaching(img, os)
 	return nil

@@ -32,6 +32,9 @@ type Disks struct {
 	// AllStores are every bucket of each region, where version replicas
 	// are spread; nil means only Stores.
 	AllStores map[string][]*chunkstore.Store
+	// Importer reads the VHDs of imports and of managed image disks
+	// given by blob URI.
+	Importer *Importer
 }
 
 var _ galleon.DiskData = (*Disks)(nil)
@@ -160,68 +163,20 @@ func (x *Disks) CopyFromVersion(ctx context.Context, d *galleon.Disk, v galleon.
 	return m.Digest.String(), nil
 }
 
-// importClient fetches import sources. It follows no redirects to other
-// schemes and gives up on a source that stalls.
-var importClient = &http.Client{Timeout: 6 * time.Hour}
-
 // Import streams the VHD at the disk's sourceUri (a blob URL with a SAS,
-// or any http(s) URL) into the disk's content, checking it as it seals.
+// or any http(s) URL the Importer's guard allows) into the disk's content,
+// checking it as it seals.
 func (x *Disks) Import(ctx context.Context, d *galleon.Disk) (string, int64, error) {
 	region := galleon.NormalizeLocation(d.Location)
 	store, ok := x.Stores[region]
 	if !ok {
 		return "", 0, fmt.Errorf("no store for region %s", region)
 	}
-	m, err := ImportVHD(ctx, store, contentName(d.Properties.UniqueID), d.Properties.CreationData.SourceURI, "properties.creationData.sourceUri")
+	m, err := x.importVHD(ctx, store, contentName(d.Properties.UniqueID), d.Properties.CreationData.SourceURI, "properties.creationData.sourceUri")
 	if err != nil {
 		return "", 0, err
 	}
 	return m.Digest.String(), m.Size, nil
-}
-
-// ImportVHD streams the VHD at uri (a blob URL with a SAS, or any http(s)
-// URL) into manifest id of store and checks that it is a VHD Azure would
-// take. An unreadable source or a malformed VHD is an InvalidParameter
-// error with the given target, and leaves no manifest behind.
-func ImportVHD(ctx context.Context, store *chunkstore.Store, id, uri, target string) (*chunkstore.Manifest, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source URI is not a valid URL: %v.", err)
-	}
-	req.Header.Set("x-ms-version", storageVersion)
-	resp, err := importClient.Do(req)
-	if err != nil {
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source could not be read: %v.", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"Reading the source answered %s; check that the URL and its SAS are valid.", resp.Status)
-	}
-	m, _, err := store.Ingest(ctx, id, resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.ContentLength >= 0 && m.Size != resp.ContentLength {
-		_ = store.DeleteManifest(ctx, id)
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
-			"The source ended after %d of its %d bytes.", m.Size, resp.ContentLength)
-	}
-	r, err := store.Open(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	_, err = vhd.ValidateForAzure(r, m.Size)
-	r.Close()
-	var fe *vhd.FormatError
-	if errors.As(err, &fe) {
-		_ = store.DeleteManifest(ctx, id)
-		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // ImageDiskContent gives one disk of a managed image its own copy of the
@@ -236,7 +191,7 @@ func (x *Disks) ImageDiskContent(ctx context.Context, img *galleon.ManagedImage,
 	}
 	id := galleon.ManagedImageManifestID(img.Properties.UniqueID, disk.Name)
 	if source == nil {
-		m, err := ImportVHD(ctx, store, id, disk.BlobURI, target)
+		m, err := x.importVHD(ctx, store, id, disk.BlobURI, target)
 		if err != nil {
 			return "", 0, err
 		}

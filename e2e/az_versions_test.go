@@ -12,7 +12,7 @@ import (
 func TestAzCLI_ImageVersions(t *testing.T) {
 	_, vhdBytes := makeFixedVHD(t, 24<<20)
 	source := azuriteVHD(t, vhdBytes)
-	s := StartServer(t)
+	s := StartServer(t, azuriteAllow(t, source)...)
 	az := NewAz(t, s)
 	az.Login()
 	az.MustJSON(nil, "group", "create", "-n", "azImages", "-l", "eastus")

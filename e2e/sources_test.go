@@ -22,7 +22,7 @@ func TestSDK_VersionSources(t *testing.T) {
 	_, dataBytes := makeFixedVHD(t, 21<<20)
 	_, blobBytes := makeFixedVHD(t, 22<<20)
 	blobURL := azuriteVHD(t, blobBytes)
-	s := StartServer(t)
+	s := StartServer(t, azuriteAllow(t, blobURL)...)
 	sdk := NewSDK(t, s)
 	ctx := context.Background()
 	const rg = "sources"

@@ -31,6 +31,7 @@ import (
 	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/graph"
 	"github.com/galleon-project/galleon/identity"
+	"github.com/galleon-project/galleon/netguard"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
 	"github.com/galleon-project/galleon/portal"
@@ -60,7 +61,10 @@ type Config struct {
 	// GCInterval is how often the region stores' unreferenced chunks are
 	// collected; zero disables collection.
 	GCInterval time.Duration
-	Directory  DirectoryConfig
+	// ImportAllowHosts are the hosts, addresses and networks that VHD
+	// imports may reach although they are not public (netguard.NewPolicy).
+	ImportAllowHosts []string
+	Directory        DirectoryConfig
 }
 
 func newServeCommand() *cobra.Command {
@@ -99,6 +103,9 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
 	f.DurationVar(&c.GCInterval, "gc-interval", 15*time.Minute, "how often chunks no image refers to any more are deleted from the region stores; 0 disables")
 	f.IntVar(&c.WorkMaxAttempts, "work-max-attempts", 10, "how often a long-running operation is tried (with backoff 1s, 2s, 4s, … up to 1m) before a transient error fails it")
+	f.StringSliceVar(&c.ImportAllowHosts, "import-allow-hosts", nil, "hosts VHD imports (sourceUri, blobUri, a version's source uri) may fetch from although they are not public; "+
+		"loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses are refused by default. "+
+		"Entries: host, host:port, IP, IP:port or CIDR, comma-separated or repeated (e.g. 127.0.0.1:10000 for Azurite, minio.lan:9000, 10.0.0.0/8)")
 	addDirectoryFlags(f, &c.Directory)
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
@@ -214,11 +221,16 @@ func (m *Main) Open(ctx context.Context) error {
 			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter})
 		}
 	}
-	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}, AllStores: stores}
+	guard, err := netguard.NewPolicy(c.ImportAllowHosts)
+	if err != nil {
+		return fmt.Errorf("--import-allow-hosts: %w", err)
+	}
+	importer := blobapi.NewImporter(guard)
+	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}, AllStores: stores, Importer: importer}
 	for region, ss := range stores {
 		disks.Stores[region] = ss[0]
 	}
-	reconciler := &replication.Reconciler{Store: m.Store, Regions: stores, Logger: m.Logger, Import: blobapi.ImportVHD}
+	reconciler := &replication.Reconciler{Store: m.Store, Regions: stores, Logger: m.Logger, Import: importer.ImportVHD}
 	m.Blobs = &blobapi.Server{Authorize: signer.Authorize, Upload: disks.Upload, Content: disks.Content, Logger: m.Logger}
 
 	m.Runner = &operations.Runner{
