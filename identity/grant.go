@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
 // tokenResponse is the whole successful answer. expires_in must be a JSON
@@ -101,6 +102,11 @@ func (i *Issuer) clientCredentials(w http.ResponseWriter, r *http.Request, req t
 		i.writeOAuthError(w, r, errMissingSecret(), logClient)
 		return
 	}
+	limits, account, addr := i.limits(), clientAccount+clientID, signinlimit.PeerAddress(r.RemoteAddr)
+	if ref := limits.Try(account, addr); ref != nil {
+		i.writeLockout(w, r, ref, true, logClient)
+		return
+	}
 	now := i.now()
 	var matched *galleon.ClientSecret
 	for k := range secrets {
@@ -108,6 +114,9 @@ func (i *Issuer) clientCredentials(w http.ResponseWriter, r *http.Request, req t
 			matched = &secrets[k]
 			break
 		}
+	}
+	if matched != nil {
+		limits.Succeeded(account, addr) // an expired secret is no guess
 	}
 	switch {
 	case matched == nil:

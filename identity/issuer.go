@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
 // Directory is what the issuer needs to know about principals. Any
@@ -58,9 +59,17 @@ type Issuer struct {
 	TokenLifetime time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Limits bounds failed sign-ins at the token endpoint: password grants
+	// per user name and per client address, client secrets per client id
+	// and per address (see limit.go). Nil means signinlimit.New(0), the
+	// documented defaults.
+	Limits *signinlimit.Limiter
 
 	mu     sync.Mutex
 	tenant *galleon.Tenant // cached: bootstrap creates it once, it never changes
+
+	limitsOnce    sync.Once
+	defaultLimits *signinlimit.Limiter
 
 	verified verifiedCache
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
 // The resource-owner password grant: users (members, and guests who have
@@ -45,6 +46,11 @@ func (i *Issuer) passwordGrant(w http.ResponseWriter, r *http.Request, req token
 		return
 	}
 
+	limits, account, addr := i.limits(), userAccount+username, signinlimit.PeerAddress(r.RemoteAddr)
+	if ref := limits.Try(account, addr); ref != nil {
+		i.writeLockout(w, r, ref, false, logUser)
+		return
+	}
 	u, err := i.Directory.UserForSignIn(r.Context(), username)
 	switch {
 	case galleon.ErrorCode(err) == galleon.CodeResourceNotFound,
@@ -53,11 +59,16 @@ func (i *Issuer) passwordGrant(w http.ResponseWriter, r *http.Request, req token
 		i.writeOAuthError(w, r, errInvalidCredentials(), logUser, slog.String("reason", "unknown user"))
 		return
 	case err != nil:
+		limits.Succeeded(account, addr) // the server's failure, not the client's
 		i.writeOAuthError(w, r, errDirectoryUnavailable(), logUser, slog.Any("err", err))
 		return
 	}
 	logUser = slog.String("oid", u.ObjectID)
-	if reason := signInRefusal(u, password); reason != "" {
+	reason, wrong := signInRefusal(u, password)
+	if !wrong {
+		limits.Succeeded(account, addr)
+	}
+	if reason != "" {
 		e := errInvalidCredentials()
 		if reason == "disabled" {
 			e = errAccountDisabled()
@@ -78,26 +89,27 @@ func (i *Issuer) passwordGrant(w http.ResponseWriter, r *http.Request, req token
 }
 
 // signInRefusal says why u may not sign in with password, or "" when it
-// may. The password is checked first: only someone who knows it learns
-// that the account is disabled, as with Entra.
-func signInRefusal(u *galleon.DirectoryUser, password string) string {
+// may, and whether the password was wrong (which the limits count). The
+// password is checked first: only someone who knows it learns that the
+// account is disabled, as with Entra.
+func signInRefusal(u *galleon.DirectoryUser, password string) (reason string, wrongPassword bool) {
 	if u.PasswordHash == "" {
 		CheckPassword(dummyHash(), password)
 		if u.IsGuest() && u.ExternalUserState != galleon.ExternalStateAccepted {
-			return "guest has not redeemed the invitation"
+			return "guest has not redeemed the invitation", true
 		}
-		return "no password set"
+		return "no password set", true
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		return "wrong password"
+		return "wrong password", true
 	}
 	if u.IsGuest() && u.ExternalUserState != galleon.ExternalStateAccepted {
-		return "guest has not redeemed the invitation"
+		return "guest has not redeemed the invitation", false
 	}
 	if !u.AccountEnabled {
-		return "disabled"
+		return "disabled", false
 	}
-	return ""
+	return "", false
 }
 
 // userRealm is Entra's answer to GET /common/UserRealm/{username}, which

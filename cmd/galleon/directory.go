@@ -15,10 +15,11 @@ import (
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/graph"
 	"github.com/galleon-project/galleon/identity"
+	"github.com/galleon-project/galleon/internal/signinlimit"
 )
 
-// DirectoryConfig is how serve sends invitation e-mail and how long
-// invitation links last.
+// DirectoryConfig is how serve sends invitation e-mail, how long
+// invitation links last and how long a locked sign-in waits.
 type DirectoryConfig struct {
 	SMTPHost         string
 	SMTPPort         int
@@ -31,6 +32,9 @@ type DirectoryConfig struct {
 	// server; for tests and trusted relays only.
 	SMTPInsecureSkipVerify bool
 	InvitationLifetime     time.Duration
+	// SignInLockout is how long an account waits for its next try once it
+	// has used up its failed sign-ins (an address waits a quarter of it).
+	SignInLockout time.Duration
 }
 
 func addDirectoryFlags(f *pflag.FlagSet, c *DirectoryConfig) {
@@ -43,6 +47,8 @@ func addDirectoryFlags(f *pflag.FlagSet, c *DirectoryConfig) {
 	f.StringVar(&c.SMTPFrom, "smtp-from", "", "sender of invitation e-mail, e.g. 'Galleon <galleon@example.com>' (default noreply@<tenant domain>)")
 	f.BoolVar(&c.SMTPInsecureSkipVerify, "smtp-insecure-skip-verify", false, "do not verify the SMTP server's certificate (tests and trusted relays only)")
 	f.DurationVar(&c.InvitationLifetime, "invitation-lifetime", galleon.DefaultInvitationLifetime, "how long an invitation link stays valid")
+	f.DurationVar(&c.SignInLockout, "signin-lockout", signinlimit.DefaultLockout,
+		"after 5 failed sign-ins an account may try once per this long; after 20 an address once per a quarter of it")
 }
 
 // mailer returns the invitation mailer the configuration names.
@@ -98,6 +104,12 @@ func (m *Main) openDirectory(ctx context.Context) error {
 	if c.Directory.InvitationLifetime < 0 {
 		return fmt.Errorf("--invitation-lifetime must not be negative")
 	}
+	if c.Directory.SignInLockout < time.Second {
+		return fmt.Errorf("--signin-lockout must be at least 1s")
+	}
+	// The token endpoint's sign-in limits; the portal's sign-in is a
+	// password grant there, counted once.
+	m.Issuer.Limits = signinlimit.New(c.Directory.SignInLockout)
 	// The bootstrap admin user administers the directory, as Entra's
 	// Global Administrator; nodes without the bootstrap secrets know it by
 	// the name bootstrap gives it.
