@@ -27,6 +27,7 @@ type Store interface {
 	VersionStore
 	DiskStore
 	ManagedImageStore
+	ResourceListStore
 	SharingStore
 	TenantStore
 	Close() error

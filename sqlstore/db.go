@@ -44,6 +44,9 @@ type dialect interface {
 	claimSuffix() string
 	// lockMigrations keeps other processes out of migrate until unlocked.
 	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// jsonText is the SQL expression for the text of the top-level member
+	// key of the JSON object in column (NULL when absent).
+	jsonText(column, key string) string
 }
 
 // Open opens the database at url and brings its schema up to date. A url

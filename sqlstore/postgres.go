@@ -61,6 +61,11 @@ func (postgresDialect) txOptions() *sql.TxOptions {
 
 func (postgresDialect) claimSuffix() string { return " FOR UPDATE SKIP LOCKED" }
 
+// jsonText reads JSON stored as TEXT (every JSON column is).
+func (postgresDialect) jsonText(column, key string) string {
+	return "(" + column + "::jsonb ->> '" + key + "')"
+}
+
 // lockMigrations serializes schema changes across nodes starting at once.
 func (postgresDialect) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
 	const key = 0x6761_6c6c_656f_6e // "galleon"

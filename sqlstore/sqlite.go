@@ -37,6 +37,10 @@ func (sqliteDialect) txOptions() *sql.TxOptions { return nil }
 // claimSuffix is empty: the write lock already excludes other claimants.
 func (sqliteDialect) claimSuffix() string { return "" }
 
+func (sqliteDialect) jsonText(column, key string) string {
+	return "json_extract(" + column + ", '$." + key + "')"
+}
+
 // lockMigrations needs nothing: each migration runs in an IMMEDIATE
 // transaction, and only one process can hold the write lock.
 func (sqliteDialect) lockMigrations(context.Context, *sql.Conn) (func(), error) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"ImageVersion", testImageVersion},
 		{"Disk", testDisk},
 		{"ManagedImage", testManagedImage},
+		{"ResourceList", testResourceList},
 		{"Roles", testRoles},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
