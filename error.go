@@ -10,6 +10,7 @@ import (
 // single table. Anything that is not an *Error is an internal error.
 const (
 	CodeInvalidParameter             = "InvalidParameter"
+	CodeInvalidFilter                = "InvalidFilterInQueryString"
 	CodeInvalidRequestContent        = "InvalidRequestContent"
 	CodeInvalidResourceName          = "InvalidResourceName"
 	CodeLocationNotAvailable         = "LocationNotAvailableForResourceType"

@@ -93,6 +93,10 @@ type Permissions interface {
 	// AllowsBelow reports whether the action is granted at scope or at any
 	// scope below it: whether a list at scope can show the caller anything.
 	AllowsBelow(action, scope string) bool
+	// GrantedBelow returns the scopes strictly under scope at which the
+	// action is granted: what a list at scope that the caller may not read
+	// as a whole may show it is exactly what lies at or under one of them.
+	GrantedBelow(action, scope string) []string
 	// Holds reports whether the principal's roles at scope cover every
 	// action and data action of def, so that granting def is no escalation.
 	Holds(def *RoleDefinition, scope string) bool

@@ -13,6 +13,7 @@ import (
 // A code missing here is a programming error and answers 500.
 var statusByCode = map[string]int{
 	galleon.CodeInvalidParameter:             http.StatusBadRequest,
+	galleon.CodeInvalidFilter:                http.StatusBadRequest,
 	galleon.CodeInvalidRequestContent:        http.StatusBadRequest,
 	galleon.CodeInvalidResourceName:          http.StatusBadRequest,
 	galleon.CodeLocationNotAvailable:         http.StatusBadRequest,

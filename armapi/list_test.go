@@ -111,6 +111,9 @@ type listFixture struct {
 	*storetest.Fixture
 	handler  http.Handler
 	consumer string // the consumer's subscription
+	// principals are the callers by token; a test may add its own before
+	// its first request.
+	principals map[string]galleon.Principal
 	// sharedToTenant and sharedToSubscription are the unique names of the
 	// galleries shared with the consumer's tenant and with its
 	// subscription; publicName is the community gallery's.
@@ -139,7 +142,7 @@ func newListFixture(t *testing.T) *listFixture {
 	f := &listFixture{Fixture: storetest.MustFixture(t, func(*testing.T) galleon.Store { return db })}
 	consumer := f.MustCreateTenant(t, "consumer.example")
 	f.consumer = consumer.Subscription.ID
-	principals := map[string]galleon.Principal{
+	f.principals = map[string]galleon.Principal{
 		"publisher": f.Bootstrap.ServicePrincipal,
 		"consumer":  consumer.ServicePrincipal,
 	}
@@ -147,7 +150,7 @@ func newListFixture(t *testing.T) *listFixture {
 		Store:      db,
 		Authorizer: &authz.Authorizer{Assignments: db, Roles: db},
 		VerifyToken: func(token string) (galleon.Principal, error) {
-			if p, ok := principals[token]; ok {
+			if p, ok := f.principals[token]; ok {
 				return p, nil
 			}
 			return galleon.Principal{}, fmt.Errorf("unknown token %q", token)
@@ -355,6 +358,13 @@ func TestServer_ListPaging(t *testing.T) {
 			url.Values{"api-version": {"2025-01-02"}}, "name", seq("snap", 5)},
 		{"ManagedImages", "publisher", rg + "/providers/Microsoft.Compute/images",
 			url.Values{"api-version": {"2023-03-01"}}, "name", seq("image", 5)},
+		{"Resources", "publisher", pub + "/resources",
+			url.Values{"api-version": {"2021-04-01"}, "$filter": {"resourceType eq 'Microsoft.Compute/galleries'"}, "$expand": {"createdTime"}},
+			"name", append(seq("gal", 6), "pub")},
+		{"ResourcesByResourceGroup", "publisher", rg + "/resources",
+			url.Values{"api-version": {"2022-09-01"}, "$filter": {"substringof('1', name)"}},
+			"name", []string{"disk1", "gal1", "gal1/img1", "gal1/img1/1.0.1", "gal1/img1/1.0.2", "gal1/img1/1.0.3", "gal1/img1/1.0.4",
+				"gal1/img1/1.0.5", "gal1/img2", "gal1/img3", "gal1/img4", "gal1/img5", "image1", "snap1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			query := url.Values{"$top": {"2"}}

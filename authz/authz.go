@@ -150,6 +150,18 @@ func (e *Effective) AllowsBelow(action, scope string) bool {
 	return false
 }
 
+// GrantedBelow returns the scopes strictly under scope where a grant
+// allows action.
+func (e *Effective) GrantedBelow(action, scope string) []string {
+	var out []string
+	for _, g := range e.Grants {
+		if Covers(scope, g.Scope) && !Covers(g.Scope, scope) && Allows(g.Role, action) {
+			out = append(out, g.Scope)
+		}
+	}
+	return out
+}
+
 // Holds reports whether granting def at scope gives nothing the principal
 // lacks there: every action pattern of def lies within an action pattern
 // of a role the principal holds at or above scope, and def excludes

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/galleon-project/galleon"
@@ -159,6 +160,33 @@ func TestEffective(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.check(&Effective{Grants: tt.grants}); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEffective_GrantedBelow(t *testing.T) {
+	const sub = "/subscriptions/s1"
+	rg := sub + "/resourceGroups/rg"
+	gallery := rg + "/providers/Microsoft.Compute/galleries/g"
+	other := rg + "/providers/Microsoft.Compute/galleries/other"
+	role := func(guid string) *RoleDefinition { r, _ := BuiltInByGUID(guid); return r }
+	snapshots := &RoleDefinition{RoleName: "snapshots", Permissions: []Permission{{Actions: []string{"Microsoft.Compute/snapshots/read"}}}}
+	e := &Effective{Grants: []Grant{{gallery, role(galleon.RoleReader)}, {other, snapshots}, {rg, snapshots}, {sub + "2/resourceGroups/rg", role(galleon.RoleReader)}}}
+	for _, tt := range []struct {
+		name, action, scope string
+		want                []string
+	}{
+		{"ReaderOfOneGallery", "Microsoft.Compute/galleries/read", sub, []string{gallery}},
+		{"FromTheGroup", "Microsoft.Compute/galleries/images/read", rg, []string{gallery}},
+		{"NotAtTheScopeItself", "Microsoft.Compute/galleries/read", gallery, nil},
+		{"NotAbove", "Microsoft.Compute/galleries/read", gallery + "/images/i", nil},
+		{"OnlyRolesThatAllow", "Microsoft.Compute/snapshots/read", sub, []string{gallery, other, rg}},
+		{"NotAnotherSubscription", "Microsoft.Compute/disks/read", sub, []string{gallery}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.GrantedBelow(tt.action, tt.scope); !slices.Equal(got, tt.want) {
+				t.Errorf("GrantedBelow(%s, %s) = %v, want %v", tt.action, tt.scope, got, tt.want)
 			}
 		})
 	}
