@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,14 +73,41 @@ func TestDiskPages(t *testing.T) {
 		}
 	}
 
-	arm.answer(http.MethodGet, "/subscriptions/sub1/providers/Microsoft.Compute/snapshots", http.StatusOK,
-		`{"value":[{"id":"`+snapID+`","name":"mySnap","location":"eastus"}]}`)
-	arm.answer(http.MethodGet, "/subscriptions/sub1/providers/Microsoft.Compute/disks", http.StatusForbidden,
+	// All resources is one generic list per subscription, whose items ARM
+	// has narrowed to what the user may read; a nested resource shows its
+	// own name, a type the portal does not know is left out, and so is a
+	// subscription the user may read nothing in.
+	arm.answer(http.MethodGet, "/subscriptions", http.StatusOK,
+		`{"value":[{"subscriptionId":"sub1","displayName":"Galleon"},{"subscriptionId":"sub2","displayName":"Other"}]}`)
+	const versionID = "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Compute/galleries/gal/images/img/versions/1.0.0"
+	arm.answer(http.MethodGet, "/subscriptions/sub1/resources", http.StatusOK, `{"value":[
+		{"id":"`+snapID+`","name":"mySnap","type":"Microsoft.Compute/snapshots","location":"eastus"},
+		{"id":"`+versionID+`","name":"gal/img/1.0.0","type":"Microsoft.Compute/galleries/images/versions","location":"westus2"},
+		{"id":"/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/net","name":"net","type":"Microsoft.Network/virtualNetworks","location":"eastus"}]}`)
+	arm.answer(http.MethodGet, "/subscriptions/sub2/resources", http.StatusForbidden,
 		`{"error":{"code":"AuthorizationFailed","message":"no"}}`)
-	arm.answer(http.MethodGet, "/subscriptions/sub1/providers/Microsoft.Compute/images", http.StatusOK, `{"value":[]}`)
 	w = b.do(http.MethodGet, "/portal/resources", nil)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/portal/resource`+snapID+`">mySnap</a></td><td>Snapshot</td><td>rg1</td>`) {
-		t.Errorf("all resources = %d\n%s", w.Code, w.Body)
+	body = w.Body.String()
+	for _, want := range []string{`<a href="/portal/resource` + snapID + `">mySnap</a></td><td>Snapshot</td><td>rg1</td>`,
+		`<a href="/portal/resource` + versionID + `">1.0.0</a></td><td>VM image version</td><td>rg1</td>`} {
+		if w.Code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("all resources = %d, lacks %s\n%s", w.Code, want, body)
+		}
+	}
+	if strings.Contains(body, "virtualNetworks") || strings.Count(body, "<tr") != 3 {
+		t.Errorf("all resources, want a header and two rows:\n%s", body)
+	}
+	var lists []string
+	arm.mu.Lock()
+	calls := slices.Clone(arm.calls)
+	arm.mu.Unlock()
+	for _, c := range calls {
+		if strings.HasPrefix(c, "GET /subscriptions/sub") && !strings.Contains(c, "/resourceGroups/") {
+			lists = append(lists, c)
+		}
+	}
+	if want := []string{"GET /subscriptions/sub1/resources", "GET /subscriptions/sub2/resources"}; !slices.Equal(lists, want) {
+		t.Errorf("all resources asked ARM %v, want %v", lists, want)
 	}
 }
 

@@ -71,7 +71,7 @@ func (a *fakeARM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"id":"/subscriptions/sub1/resourceGroups/rg1","name":"rg1","location":"eastus"}`))
 	case strings.HasSuffix(p, "/resourcegroups"):
 		_, _ = w.Write([]byte(`{"value":[{"id":"/subscriptions/sub1/resourceGroups/rg1","name":"rg1","location":"eastus"}]}`))
-	case strings.HasSuffix(p, "/galleries"):
+	case strings.HasSuffix(p, "/galleries"), strings.HasSuffix(p, "/resources"):
 		_, _ = w.Write([]byte(`{"value":[]}`))
 	default:
 		w.WriteHeader(http.StatusNotFound)

@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -81,59 +80,58 @@ func versionsIn(ctx context.Context, c *client, imageID string) ([]versionJSON, 
 	return list[versionJSON](ctx, c, withAPI(imageID+"/versions", computeAPI))
 }
 
-// allResources lists the galleries, image definitions and versions, disks,
-// snapshots and managed images the user may read in every subscription it
-// sees, sorted by name. A list the user
-// may not read (403) is left out rather than failing the page.
+// genericResourceJSON is an item of ARM's generic resource list, as far
+// as a row shows it.
+type genericResourceJSON struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Location string `json:"location"`
+}
+
+// rowTypes names each type the generic list holds as All resources does,
+// by folded type.
+var rowTypes = map[string]string{
+	"microsoft.compute/galleries":                 "Azure compute gallery",
+	"microsoft.compute/galleries/images":          "VM image definition",
+	"microsoft.compute/galleries/images/versions": "VM image version",
+	"microsoft.compute/disks":                     rowDisk,
+	"microsoft.compute/snapshots":                 rowSnapshot,
+	"microsoft.compute/images":                    rowManagedImage,
+}
+
+// listAllResources lists the galleries, image definitions and versions,
+// disks, snapshots and managed images the user may read in every
+// subscription it sees, sorted by name: one generic resource list per
+// subscription (GET /subscriptions/{s}/resources, whose items ARM has
+// already narrowed to what the user may read), its pages followed. A
+// subscription the user may read nothing in (403) is left out rather than
+// failing the page.
 func listAllResources(ctx context.Context, c *client) ([]resourceRow, error) {
 	subs, err := subscriptions(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	var rows []resourceRow
-	add := func(id, location, typ, sub string) {
-		rid, err := arm.ParseResourceID(id)
-		if err != nil {
-			return
-		}
-		rows = append(rows, resourceRow{ID: id, Name: rid.Name, Type: typ, ResourceGroup: rid.ResourceGroupName,
-			Location: location, Subscription: sub})
-	}
 	for _, sub := range subs {
-		disks, err := disksUnder(ctx, c, "/subscriptions/"+sub.SubscriptionID, sub.DisplayName)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, disks...)
-		gs, err := galleriesIn(ctx, c, sub.SubscriptionID)
+		items, err := list[genericResourceJSON](ctx, c, withAPI("/subscriptions/"+sub.SubscriptionID+"/resources?$top=1000", resourcesAPI))
 		if forbidden(err) {
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		for _, g := range gs {
-			add(g.ID, g.Location, "Azure compute gallery", sub.DisplayName)
-			imgs, err := imagesIn(ctx, c, g.ID)
-			if forbidden(err) {
+		for _, it := range items {
+			label, ok := rowTypes[strings.ToLower(it.Type)]
+			rid, err := arm.ParseResourceID(it.ID)
+			if !ok || err != nil {
 				continue
-			} else if err != nil {
-				return nil, err
 			}
-			for _, d := range imgs {
-				add(d.ID, d.Location, "VM image definition", sub.DisplayName)
-				vs, err := versionsIn(ctx, c, d.ID)
-				if forbidden(err) {
-					continue
-				} else if err != nil {
-					return nil, err
-				}
-				for _, v := range vs {
-					add(v.ID, v.Location, "VM image version", sub.DisplayName)
-				}
-			}
+			// The list names nested resources by their full names
+			// ("gallery/image"); a row shows the resource's own.
+			rows = append(rows, resourceRow{ID: it.ID, Name: rid.Name, Type: label, ResourceGroup: rid.ResourceGroupName,
+				Location: it.Location, Subscription: sub.DisplayName})
 		}
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return strings.ToLower(rows[i].Name) < strings.ToLower(rows[j].Name) })
+	sortRows(rows)
 	return rows, nil
 }
 
