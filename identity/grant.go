@@ -102,7 +102,8 @@ func (i *Issuer) clientCredentials(w http.ResponseWriter, r *http.Request, req t
 		i.writeOAuthError(w, r, errMissingSecret(), logClient)
 		return
 	}
-	limits, account, addr := i.limits(), clientAccount+clientID, signinlimit.PeerAddress(r.RemoteAddr)
+	addr := signinlimit.PeerAddress(r.RemoteAddr)
+	limits, account := i.limits(), clientAccount+clientID+"@"+addr
 	if ref := limits.Try(account, addr); ref != nil {
 		i.writeLockout(w, r, ref, true, logClient)
 		return

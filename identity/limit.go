@@ -11,8 +11,11 @@ import (
 
 // Failed sign-ins at the token endpoint are limited per account and per
 // client address (signinlimit): a password grant counts against its user
-// name and a client-credentials grant against its client id, both against
-// the connection's peer address. Only a credential that proves wrong
+// name and a client-credentials grant against its client id from that
+// address, both against the connection's peer address. A client's count is
+// per address because client ids are not secret and generated secrets
+// cannot be guessed: counted per id alone, anyone could keep a service
+// principal locked out from anywhere with one wrong secret per window. Only a credential that proves wrong
 // counts: a right one, a disabled account, a request refused before the
 // credential is checked or a directory failure does not.
 //
