@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +27,32 @@ import (
 
 // binary is the galleon binary built once by TestMain.
 var binary string
+
+// recordSources opens every source file the binary is built from, once,
+// while the tests run: the go command caches a passing test run keyed by
+// the files the test reads, and the build in TestMain is another process
+// whose reads it does not see, so without this a changed server could
+// leave a stale cached pass in place.
+var recordSources = sync.OnceFunc(func() {
+	_ = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != ".." && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "artifacts") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".sql", ".html", ".js", ".css", ".mod", ".sum":
+			if f, err := os.Open(path); err == nil {
+				f.Close()
+			}
+		}
+		return nil
+	})
+})
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "galleon-e2e-bin-")
@@ -116,6 +143,7 @@ func (s *Server) Start(t testing.TB) {
 // Launch starts the process without waiting for it to serve.
 func (s *Server) Launch(t testing.TB) {
 	t.Helper()
+	recordSources()
 	if s.Addr == "" {
 		s.Addr = freeAddr(t)
 	}
