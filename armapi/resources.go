@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/odata"
 )
 
 // ARM's generic resource list: "Resources - List" and "Resources - List By
@@ -330,25 +331,16 @@ func (p *filterScanner) punct(c byte) bool {
 // quoted reads a value in single quotes, inside which a quote is written
 // twice.
 func (p *filterScanner) quoted() (string, bool) {
-	if !p.punct('\'') {
+	p.skipSpace()
+	v, next, ok := odata.ReadString(p.s, p.pos)
+	if !ok {
+		if p.pos < len(p.s) && p.s[p.pos] == '\'' {
+			p.pos = len(p.s) // an unterminated literal takes the rest
+		}
 		return "", false
 	}
-	var b strings.Builder
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		p.pos++
-		if c != '\'' {
-			b.WriteByte(c)
-			continue
-		}
-		if p.pos < len(p.s) && p.s[p.pos] == '\'' {
-			b.WriteByte('\'')
-			p.pos++
-			continue
-		}
-		return b.String(), true
-	}
-	return "", false
+	p.pos = next
+	return v, true
 }
 
 // call reads "('value'," of substringof('value', property).

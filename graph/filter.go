@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/odata"
 )
 
 // ParseFilter parses the subset of OData $filter that az and Graph
@@ -103,25 +104,17 @@ func (p *filterParser) ident() (string, error) {
 }
 
 func (p *filterParser) literal() (string, error) {
-	if err := p.expect('\''); err != nil {
-		return "", err
+	p.space()
+	if p.pos >= len(p.s) || p.s[p.pos] != '\'' {
+		return "", p.expect('\'')
 	}
-	var b strings.Builder
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		p.pos++
-		if c != '\'' {
-			b.WriteByte(c)
-			continue
-		}
-		if p.pos < len(p.s) && p.s[p.pos] == '\'' {
-			b.WriteByte('\'')
-			p.pos++
-			continue
-		}
-		return b.String(), nil
+	v, next, ok := odata.ReadString(p.s, p.pos)
+	if !ok {
+		p.pos = len(p.s)
+		return "", p.errorf("unterminated string literal")
 	}
-	return "", p.errorf("unterminated string literal")
+	p.pos = next
+	return v, nil
 }
 
 func (p *filterParser) clause() (galleon.FilterClause, error) {
