@@ -71,6 +71,22 @@ func startMailServer(t *testing.T) *mailServer {
 	return ms
 }
 
+// startServerWithMail starts Galleon sending its e-mail through ms over
+// STARTTLS with AUTH; the server trusts the mail server's CA as a system
+// root.
+func startServerWithMail(t *testing.T, ms *mailServer) *Server {
+	t.Helper()
+	passFile := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(passFile, []byte(ms.Pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{DataDir: t.TempDir(), Args: []string{"--smtp-host", "127.0.0.1", "--smtp-port", ms.Port, "--smtp-tls", "starttls",
+		"--smtp-username", ms.User, "--smtp-password-file", passFile, "--smtp-from", "Galleon <galleon@example.com>"},
+		Env: []string{"SSL_CERT_FILE=" + ms.CAPath}}
+	s.Start(t)
+	return s
+}
+
 // wait returns the next message for to, or fails after a while.
 func (ms *mailServer) wait(t *testing.T, to string, seen int) receivedMail {
 	t.Helper()
@@ -228,15 +244,7 @@ var invitationID = regexp.MustCompile(`invitation ([0-9a-f-]{36}) for`)
 // redeemed invitation disables the guest.
 func TestInvitations(t *testing.T) {
 	ms := startMailServer(t)
-	passFile := filepath.Join(t.TempDir(), "smtp-password")
-	if err := os.WriteFile(passFile, []byte(ms.Pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{DataDir: t.TempDir(), Args: []string{"--smtp-host", "127.0.0.1", "--smtp-port", ms.Port, "--smtp-tls", "starttls",
-		"--smtp-username", ms.User, "--smtp-password-file", passFile, "--smtp-from", "Galleon <galleon@example.com>"},
-		// The server trusts the mail server's CA as a system root.
-		Env: []string{"SSL_CERT_FILE=" + ms.CAPath}}
-	s.Start(t)
+	s := startServerWithMail(t, ms)
 	sdk := NewSDK(t, s)
 	ctx := context.Background()
 	sdk.createGroup(t, "inviteRG")

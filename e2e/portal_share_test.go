@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +26,7 @@ import (
 // else; another gallery's page, typed in, is refused.
 func TestPortal_ShareWithGuest(t *testing.T) {
 	ms := startMailServer(t)
-	passFile := filepath.Join(t.TempDir(), "smtp-password")
-	if err := os.WriteFile(passFile, []byte(ms.Pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{DataDir: t.TempDir(), Args: []string{"--smtp-host", "127.0.0.1", "--smtp-port", ms.Port, "--smtp-tls", "starttls",
-		"--smtp-username", ms.User, "--smtp-password-file", passFile, "--smtp-from", "Galleon <galleon@example.com>"},
-		Env: []string{"SSL_CERT_FILE=" + ms.CAPath}}
-	s.Start(t)
+	s := startServerWithMail(t, ms)
 	grantOwner(t, s)
 
 	// What is shared, and what is not, made through the API.
