@@ -152,3 +152,10 @@ func propertyChange(resource, property string) error {
 	return TargetErrorf(CodePropertyChangeNotAllowed, target,
 		"Changing property '%s' is not allowed.", target)
 }
+
+// SoftDeleteEnabled reports whether the gallery keeps deleted image
+// versions for the retention period instead of deleting them at once.
+func (g *Gallery) SoftDeleteEnabled() bool {
+	p := g.Properties.SoftDeletePolicy
+	return p != nil && p.IsSoftDeleteEnabled != nil && *p.IsSoftDeleteEnabled
+}

@@ -44,6 +44,34 @@ type VersionStore interface {
 	// folded name; ParentResourceNotFound for a missing definition.
 	ListImageVersions(ctx context.Context, id ImageDefinitionID, page Page) ([]ImageVersion, string, error)
 	DeleteImageVersion(ctx context.Context, id ImageVersionID) (bool, error)
+
+	// SoftDeleteImageVersion deletes a version as its gallery's
+	// softDeletePolicy says, decided in the same transaction: with the
+	// policy on, the version is kept as soft-deleted until retention has
+	// passed and kept reports true (its bytes must stay); otherwise it is
+	// deleted as DeleteImageVersion does. Absent, it reports false, nil.
+	SoftDeleteImageVersion(ctx context.Context, id ImageVersionID, retention time.Duration) (kept bool, err error)
+	// ListSoftDeletedImageVersions lists the unexpired soft-deleted
+	// versions of a definition, ordered by folded name;
+	// ParentResourceNotFound for a missing definition.
+	ListSoftDeletedImageVersions(ctx context.Context, id ImageDefinitionID, page Page) ([]SoftDeletedImageVersion, string, error)
+	// RestoreImageVersion brings an unexpired soft-deleted version back as
+	// it was; ResourceNotFound when there is none (or it has expired).
+	RestoreImageVersion(ctx context.Context, id ImageVersionID) (*ImageVersion, error)
+	// PurgeImageVersion deletes a soft-deleted version for good (expired
+	// or not) and returns it, so its bytes can go; nil when there is none.
+	PurgeImageVersion(ctx context.Context, id ImageVersionID) (*SoftDeletedImageVersion, error)
+	// ListExpiredImageVersions returns up to limit soft-deleted versions
+	// of the whole installation whose retention has passed.
+	ListExpiredImageVersions(ctx context.Context, limit int) ([]SoftDeletedImageVersion, error)
+}
+
+// SoftDeletedImageVersion is an image version deleted while its gallery's
+// softDeletePolicy was on: kept, with its bytes, until ExpiresAt.
+type SoftDeletedImageVersion struct {
+	Version   ImageVersion
+	DeletedAt time.Time
+	ExpiresAt time.Time
 }
 
 // DiskStore keeps disks and snapshots.

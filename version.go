@@ -81,6 +81,10 @@ type ImageVersionProperties struct {
 	SafetyProfile     *SafetyProfile        `json:"safetyProfile,omitempty"`
 	ProvisioningState string                `json:"provisioningState,omitempty"`
 	ReplicationStatus *ReplicationStatus    `json:"replicationStatus,omitempty"`
+	// Restore asks a PUT or PATCH to bring back the soft-deleted version of
+	// that name (api-version 2024-03-03 and later). It is a request, never
+	// stored or answered.
+	Restore *bool `json:"restore,omitempty"`
 }
 
 // PublishingProfile says where and how a version is published.

@@ -8,8 +8,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io/fs"
+	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/galleon-project/galleon"
@@ -24,6 +28,12 @@ type DB struct {
 	stmts sync.Map // string -> *sql.Stmt
 	// Now is the clock for timestamps the store itself sets.
 	Now func() time.Time
+	// Logger reports a SQLite file removed under the store (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// file is the SQLite database file, watched so that a file removed or
+	// replaced under a running server stops writes; nil on PostgreSQL.
+	file *watchedFile
 }
 
 var _ galleon.Store = (*DB)(nil)
@@ -66,7 +76,79 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if !isPostgresURL(url) {
+		if s.file, err = watchFile(sqlitePath(url)); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// watchedFile is a SQLite database file as it was when the store opened
+// it. SQLite keeps writing to an open file after it is unlinked, so a
+// database removed (or replaced) under a running server would go on
+// acknowledging writes that a restart then loses; every transaction checks
+// the file first and, once it is gone, refuses.
+type watchedFile struct {
+	path string
+	info os.FileInfo
+	lost atomic.Pointer[galleon.Error]
+	once sync.Once
+}
+
+func watchFile(path string) (*watchedFile, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return &watchedFile{path: path, info: fi}, nil
+}
+
+// check returns the error every transaction fails with once the file at
+// path is no longer the one opened (one stat, about a microsecond). A
+// stat that fails for another reason than absence says nothing and is
+// not held against the file.
+func (w *watchedFile) check(logger *slog.Logger) error {
+	if e := w.lost.Load(); e != nil {
+		return e
+	}
+	fi, err := os.Stat(w.path)
+	if err == nil && os.SameFile(w.info, fi) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	what := "removed"
+	if err == nil {
+		what = "replaced by another file"
+	}
+	// The client sees no path; the log names it for the operator.
+	e := galleon.Errorf(galleon.CodeInternal,
+		"The server's database file was %s while the server was running. The server accepts no more changes, so that none is acknowledged and then lost; "+
+			"an operator must stop it, restore the database file and start it again.", what)
+	if w.lost.CompareAndSwap(nil, e) {
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Error("THE DATABASE FILE WAS "+what+" UNDER THE RUNNING SERVER: every write now fails. Writes acknowledged since then may be lost. "+
+			"Stop the server, restore the database file (from a backup, or the file that was moved away) and start it again; "+
+			"do not start it on this data folder without the database, or it refuses to start.",
+			slog.String("database", w.path))
+	}
+	return w.lost.Load()
+}
+
+// Health reports whether the store can serve: nil, or why not (the SQLite
+// file removed or replaced, or the database unreachable).
+func (s *DB) Health(ctx context.Context) error {
+	if s.file != nil {
+		if err := s.file.check(s.Logger); err != nil {
+			return err
+		}
+	}
+	return s.db.PingContext(ctx)
 }
 
 // Close closes the database.
@@ -101,6 +183,11 @@ func (s *DB) transact(ctx context.Context, fn func(tx *tx) error) error {
 const maxAttempts = 40
 
 func (s *DB) transactOnce(ctx context.Context, fn func(tx *tx) error) (err error) {
+	if s.file != nil {
+		if err := s.file.check(s.Logger); err != nil {
+			return err
+		}
+	}
 	sqlTx, err := s.db.BeginTx(ctx, s.dialect.txOptions())
 	if err != nil {
 		return err

@@ -207,6 +207,19 @@ func (s *DB) DeleteImageDefinition(ctx context.Context, id galleon.ImageDefiniti
 				"The image definition '%s' cannot be deleted because it contains image versions (%s). Delete them first.",
 				id.Image, strings.Join(versions, ", "))
 		}
+		// As in Azure, soft-deleted versions keep their definition: they
+		// are purged first, or when they expire.
+		soft, err := softDeletedNames(ctx, tx, galleon.ImageDefinitionID{GalleryID: g.ID, Image: id.Image})
+		if err != nil {
+			return err
+		}
+		if len(soft) > 0 {
+			return galleon.Errorf(galleon.CodeCannotDeleteResource,
+				"The image definition '%s' cannot be deleted because it has soft-deleted image versions (%s). "+
+					"Delete them permanently (DELETE …/softDeletedArtifactTypes/Images/artifacts/%s/versions/{version}), "+
+					"or turn the gallery's soft delete policy off, which lets the definition's delete purge them.",
+				id.Image, strings.Join(soft, ", "), id.Image)
+		}
 		if err := deleteRoleAssignmentsUnder(ctx, tx, galleon.ImageDefinitionID{GalleryID: g.ID, Image: id.Image}.String()); err != nil {
 			return err
 		}

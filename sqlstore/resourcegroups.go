@@ -190,6 +190,10 @@ func (s *DB) DeleteResourceGroupContents(ctx context.Context, id galleon.Resourc
 	defer galleon.Wrap(&err, "DeleteResourceGroupContents(%s)", id)
 	return s.transact(ctx, func(tx *tx) error {
 		sub, rgFold := id.SubscriptionID, galleon.Fold(id.Name)
+		if _, err := tx.exec(ctx, `DELETE FROM soft_deleted_image_versions WHERE subscription_id = ? AND gallery_fold IN
+			(SELECT name_fold FROM galleries WHERE subscription_id = ? AND resource_group_fold = ?)`, sub, sub, rgFold); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `DELETE FROM image_versions WHERE subscription_id = ? AND gallery_fold IN
 			(SELECT name_fold FROM galleries WHERE subscription_id = ? AND resource_group_fold = ?)`, sub, sub, rgFold); err != nil {
 			return err

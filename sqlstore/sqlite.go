@@ -58,7 +58,7 @@ func (sqliteDialect) isRetryable(err error) bool {
 // transaction that reads before it writes cannot deadlock upgrading its
 // lock.
 func openSQLite(path string) (*sql.DB, dialect, error) {
-	path = strings.TrimPrefix(path, "sqlite://")
+	path = sqlitePath(path)
 	if path == "" || path == ":memory:" {
 		// Every pooled connection would get a database of its own, empty
 		// but for the one that ran the migrations.
@@ -88,6 +88,18 @@ func openSQLite(path string) (*sql.DB, dialect, error) {
 	db.SetMaxOpenConns(maxSQLiteConns)
 	db.SetMaxIdleConns(maxSQLiteConns)
 	return db, sqliteDialect{}, nil
+}
+
+// sqlitePath is the file a SQLite url names.
+func sqlitePath(url string) string { return strings.TrimPrefix(url, "sqlite://") }
+
+// SQLiteFile returns the database file a --database value names, or ""
+// when it names a PostgreSQL database.
+func SQLiteFile(url string) string {
+	if isPostgresURL(url) {
+		return ""
+	}
+	return sqlitePath(url)
 }
 
 // sqliteDSN is a file: URI for path: SQLite decodes %XX in it and ends the

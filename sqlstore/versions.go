@@ -88,6 +88,15 @@ func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, upd
 		if err != nil {
 			return err
 		}
+		if old == nil {
+			sd, err := getSoftDeleted(ctx, tx, def.ID, id.Version)
+			if err != nil {
+				return err
+			}
+			if sd != nil {
+				return softDeletedConflict(galleon.ImageVersionID{ImageDefinitionID: def.ID, Version: id.Version})
+			}
+		}
 		if v, err = applyUpdate(update, old); err != nil {
 			return err
 		}
