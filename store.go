@@ -51,9 +51,10 @@ type VersionStore interface {
 	// passed and kept reports true (its bytes must stay); otherwise it is
 	// deleted as DeleteImageVersion does. Absent, it reports false, nil.
 	SoftDeleteImageVersion(ctx context.Context, id ImageVersionID, retention time.Duration) (kept bool, err error)
-	// ListSoftDeletedImageVersions lists the unexpired soft-deleted
-	// versions of a definition, ordered by folded name;
-	// ParentResourceNotFound for a missing definition.
+	// ListSoftDeletedImageVersions lists the soft-deleted versions of a
+	// definition, ordered by folded name, expired ones not yet purged
+	// included (their bytes are still there); ParentResourceNotFound for a
+	// missing definition.
 	ListSoftDeletedImageVersions(ctx context.Context, id ImageDefinitionID, page Page) ([]SoftDeletedImageVersion, string, error)
 	// RestoreImageVersion brings an unexpired soft-deleted version back as
 	// it was; ResourceNotFound when there is none (or it has expired).

@@ -147,7 +147,17 @@ func (s *Server) saveImageDefinition(r *request, old, d *galleon.ImageDefinition
 }
 
 func (s *Server) deleteImageDefinition(w http.ResponseWriter, r *request) error {
-	deleted, err := s.Store.DeleteImageDefinition(r.Context(), imageDefinitionID(r))
+	// Azure's answer to a definition with soft-deleted versions: delete
+	// them, or turn the gallery's soft delete off and delete the
+	// definition, which then takes them. With the policy on, the store
+	// refuses (CannotDeleteResource).
+	id := imageDefinitionID(r)
+	if g, err := s.Store.GetGallery(r.Context(), id.GalleryID); err == nil && !g.SoftDeleteEnabled() {
+		if err := s.purgeSoftDeletedOf(r, id); err != nil && galleon.ErrorCode(err) != galleon.CodeParentResourceNotFound {
+			return err
+		}
+	}
+	deleted, err := s.Store.DeleteImageDefinition(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ type routeKey struct {
 // ids by azcore/arm (case-insensitively); the id's resource type picks the
 // route. GET /subscriptions, GET /tenants and the metadata endpoint have no
 // resource id and are served before this table is consulted.
-var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), authorizationRoutes(), auditRoutes(), sharingRoutes(), resourceListRoutes(), map[routeKey]route{
+var routes = mergeRoutes(diskRoutes(galleon.TypeDisk, diskAPI), diskRoutes(galleon.TypeSnapshot, snapshotAPI), versionRoutes(), managedImageRoutes(), authorizationRoutes(), auditRoutes(), sharingRoutes(), resourceListRoutes(), softDeleteRoutes(), map[routeKey]route{
 	{"microsoft.resources/subscriptions", false}: {subscriptionAPI, map[string]endpoint{
 		http.MethodGet: {action: "Microsoft.Resources/subscriptions/read", handle: (*Server).getSubscription},
 	}},

@@ -59,6 +59,21 @@ type Server struct {
 	// OperationStarted is called after a long-running operation was
 	// recorded, so the runner can start on it without waiting for its poll.
 	OperationStarted func()
+	// SoftDeleteRetention is how long a version deleted from a gallery
+	// whose softDeletePolicy is on stays restorable; zero means Azure's
+	// seven days.
+	SoftDeleteRetention time.Duration
+}
+
+// DefaultSoftDeleteRetention is Azure's retention of soft-deleted image
+// versions.
+const DefaultSoftDeleteRetention = 7 * 24 * time.Hour
+
+func (s *Server) softDeleteRetention() time.Duration {
+	if s.SoftDeleteRetention <= 0 {
+		return DefaultSoftDeleteRetention
+	}
+	return s.SoftDeleteRetention
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -2,6 +2,7 @@ package armapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -115,12 +116,20 @@ func (s *Server) putImageVersion(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	id := imageVersionID(r)
+	// Azure restores a soft-deleted version by a PUT with restore set, or
+	// with only its location (the documented recovery request).
+	asked := body.Properties.Restore != nil && *body.Properties.Restore
+	if asked || !body.Properties.StorageProfile.HasSources() {
+		if handled, err := s.restoreImageVersion(w, r, id, asked); handled || err != nil {
+			return err
+		}
+	}
 	loc, err := s.Regions.Resolve(body.Location, galleon.TypeImageVersion)
 	if err != nil {
 		return err
 	}
 	v := &galleon.ImageVersion{ID: id, Location: loc, Tags: body.Tags, Properties: body.Properties}
-	v.Properties.ProvisioningState, v.Properties.ReplicationStatus = "", nil
+	v.Properties.ProvisioningState, v.Properties.ReplicationStatus, v.Properties.Restore = "", nil, nil
 	return s.saveImageVersion(w, r, v)
 }
 
@@ -130,6 +139,18 @@ func (s *Server) patchImageVersion(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	id := imageVersionID(r)
+	var restore struct {
+		Restore *bool `json:"restore"`
+	}
+	if len(body.Properties) > 0 {
+		// mergeProperties reports a malformed body below.
+		_ = json.Unmarshal(body.Properties, &restore)
+	}
+	if restore.Restore != nil && *restore.Restore {
+		if handled, err := s.restoreImageVersion(w, r, id, true); handled || err != nil {
+			return err
+		}
+	}
 	old, err := s.Store.GetImageVersion(r.Context(), id)
 	if err != nil {
 		return err
@@ -141,6 +162,7 @@ func (s *Server) patchImageVersion(w http.ResponseWriter, r *request) error {
 	if err := mergeProperties(&v.Properties, body.Properties); err != nil {
 		return err
 	}
+	v.Properties.Restore = nil
 	return s.saveImageVersion(w, r, &v)
 }
 
@@ -509,12 +531,15 @@ func (s *Server) deleteImageVersion(w http.ResponseWriter, r *request) error {
 				"The image version '%s' cannot be deleted before its end of life date (safetyProfile.blockDeletionBeforeEndOfLife).", id.Version)
 		}
 	}
-	if _, err := s.Store.DeleteImageVersion(r.Context(), id); err != nil {
+	kept, err := s.Store.SoftDeleteImageVersion(r.Context(), id, s.softDeleteRetention())
+	if err != nil {
 		return err
 	}
 	// The metadata is gone first: a replication pass that runs now finds no
-	// version and stops, and nothing names the manifests any more.
-	if s.DiskData != nil {
+	// version and stops, and nothing names the manifests any more. A
+	// soft-deleted version keeps its manifests, and so its chunks, until
+	// it is purged.
+	if !kept && s.DiskData != nil {
 		if err := s.DiskData.DeleteVersionContent(r.Context(), v); err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ type ResourceGroupDeleter interface {
 	ListGalleriesByResourceGroup(ctx context.Context, id galleon.ResourceGroupID, page galleon.Page) ([]galleon.Gallery, string, error)
 	ListImageDefinitions(ctx context.Context, id galleon.GalleryID, page galleon.Page) ([]galleon.ImageDefinition, string, error)
 	ListImageVersions(ctx context.Context, id galleon.ImageDefinitionID, page galleon.Page) ([]galleon.ImageVersion, string, error)
+	ListSoftDeletedImageVersions(ctx context.Context, id galleon.ImageDefinitionID, page galleon.Page) ([]galleon.SoftDeletedImageVersion, string, error)
 	DeleteResourceGroupContents(ctx context.Context, id galleon.ResourceGroupID) error
 }
 
@@ -63,9 +64,16 @@ func deleteContent(ctx context.Context, store ResourceGroupDeleter, data galleon
 		return eachPage(func(p galleon.Page) ([]galleon.ImageDefinition, string, error) {
 			return store.ListImageDefinitions(ctx, g.ID, p)
 		}, func(def *galleon.ImageDefinition) error {
-			return eachPage(func(p galleon.Page) ([]galleon.ImageVersion, string, error) {
+			err := eachPage(func(p galleon.Page) ([]galleon.ImageVersion, string, error) {
 				return store.ListImageVersions(ctx, def.ID, p)
 			}, func(v *galleon.ImageVersion) error { return data.DeleteVersionContent(ctx, v) })
+			if err != nil {
+				return err
+			}
+			// Soft-deleted versions kept their bytes; they go with the group.
+			return eachPage(func(p galleon.Page) ([]galleon.SoftDeletedImageVersion, string, error) {
+				return store.ListSoftDeletedImageVersions(ctx, def.ID, p)
+			}, func(sd *galleon.SoftDeletedImageVersion) error { return data.DeleteVersionContent(ctx, &sd.Version) })
 		})
 	})
 }

@@ -105,8 +105,8 @@ func (s *DB) SoftDeleteImageVersion(ctx context.Context, id galleon.ImageVersion
 	return kept, err
 }
 
-// ListSoftDeletedImageVersions lists one page of a definition's unexpired
-// soft-deleted versions.
+// ListSoftDeletedImageVersions lists one page of a definition's
+// soft-deleted versions, expired ones not yet purged included.
 func (s *DB) ListSoftDeletedImageVersions(ctx context.Context, id galleon.ImageDefinitionID, page galleon.Page) (out []galleon.SoftDeletedImageVersion, next string, err error) {
 	defer galleon.Wrap(&err, "ListSoftDeletedImageVersions(%s)", id)
 	def, err := parentDefinition(ctx, s.r(), id)
@@ -115,9 +115,9 @@ func (s *DB) ListSoftDeletedImageVersions(ctx context.Context, id galleon.ImageD
 	}
 	limit := pageLimit(page)
 	rows, err := s.r().query(ctx, `SELECT `+softDeletedColumns+` FROM soft_deleted_image_versions v
-		WHERE v.subscription_id = ? AND v.gallery_fold = ? AND v.image_fold = ? AND v.name_fold > ? AND v.expires_at > ?
+		WHERE v.subscription_id = ? AND v.gallery_fold = ? AND v.image_fold = ? AND v.name_fold > ?
 		ORDER BY v.name_fold LIMIT ?`,
-		def.ID.SubscriptionID, galleon.Fold(def.ID.Name), galleon.Fold(def.ID.Image), page.After, ts(s.Now()), limit+1)
+		def.ID.SubscriptionID, galleon.Fold(def.ID.Name), galleon.Fold(def.ID.Image), page.After, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
