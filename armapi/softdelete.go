@@ -77,7 +77,7 @@ func toSoftDeletedJSON(sd *galleon.SoftDeletedImageVersion) softDeletedJSON {
 // softDeletedDefinition reads the definition a soft-deleted path names:
 // …/galleries/{g}/softDeletedArtifactTypes/{type}/artifacts/{image}[/versions/{v}].
 func softDeletedDefinition(r *request) (galleon.ImageDefinitionID, error) {
-	artifact := r.id.Parent // artifacts/{image}; r.id is the version (unnamed for the list)
+	artifact := r.id.Parent         // artifacts/{image}; r.id is the version (unnamed for the list)
 	artifactType := artifact.Parent // softDeletedArtifactTypes/{type}
 	gallery := artifactType.Parent
 	if !strings.EqualFold(artifactType.Name, SoftDeletedArtifactImages) {
