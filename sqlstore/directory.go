@@ -84,7 +84,9 @@ func insertPrincipal(ctx context.Context, tx *tx, p galleon.Principal, passwordH
 	return err
 }
 
-var errNoTenant = errors.New("the store has no tenant: the installation has not been bootstrapped")
+// ErrNoTenant is DefaultTenant's answer for a database no installation
+// was bootstrapped in (an empty one).
+var ErrNoTenant = errors.New("the store has no tenant: the installation has not been bootstrapped")
 
 // DefaultTenant returns the first tenant created.
 func (s *DB) DefaultTenant(ctx context.Context) (t *galleon.Tenant, err error) {
@@ -96,7 +98,7 @@ func (s *DB) DefaultTenant(ctx context.Context) (t *galleon.Tenant, err error) {
 	if isNoRows(err) {
 		// Not a domain error: no client request can be answered "not
 		// found" for this; the installation is not set up (store.go).
-		return nil, errNoTenant
+		return nil, ErrNoTenant
 	}
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func (s *DB) CreateTenant(ctx context.Context, t *galleon.NewTenant) (err error)
 		err := tx.queryRow(ctx, `SELECT created_at FROM tenants ORDER BY created_at, id LIMIT 1`).Scan(&first)
 		switch {
 		case isNoRows(err):
-			return errNoTenant
+			return ErrNoTenant
 		case err != nil:
 			return err
 		case ts(t.Tenant.CreatedAt) <= first:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -80,6 +81,12 @@ func (m *Main) bootstrap(ctx context.Context, publicURL, audience string) (*Cred
 		ServicePrincipalObjectID: sp.ObjectID, AdminUserPrincipalName: admin.UserPrincipalName, AdminPassword: password,
 	}
 	endpoints(c)
+	// credentials.json holds the only copy of another installation's
+	// secrets: never replace it with a new one's (checkInstallation
+	// refuses such a start already; this holds whatever path gets here).
+	if _, err := os.Stat(filepath.Join(dataDir, credentialsFile)); err == nil {
+		return nil, fmt.Errorf("%s exists in %s but the database has no installation: refusing to replace it", credentialsFile, dataDir)
+	}
 	// The secrets are written before the store commits, under a name that a
 	// restart ignores, so a crash in between loses nothing that was stored.
 	pending := credentialsFile + ".pending"

@@ -64,7 +64,10 @@ type Config struct {
 	// ImportAllowHosts are the hosts, addresses and networks that VHD
 	// imports may reach although they are not public (netguard.NewPolicy).
 	ImportAllowHosts []string
-	Directory        DirectoryConfig
+	// SoftDeleteRetention is how long an image version deleted from a
+	// gallery with soft delete on stays restorable, its bytes kept.
+	SoftDeleteRetention time.Duration
+	Directory           DirectoryConfig
 }
 
 func newServeCommand() *cobra.Command {
@@ -106,6 +109,8 @@ func newServeCommand() *cobra.Command {
 	f.StringSliceVar(&c.ImportAllowHosts, "import-allow-hosts", nil, "hosts VHD imports (sourceUri, blobUri, a version's source uri) may fetch from although they are not public; "+
 		"loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses are refused by default. "+
 		"Entries: host, host:port, IP, IP:port or CIDR, comma-separated or repeated (e.g. 127.0.0.1:10000 for Azurite, minio.lan:9000, 10.0.0.0/8)")
+	f.DurationVar(&c.SoftDeleteRetention, "soft-delete-retention", armapi.DefaultSoftDeleteRetention,
+		"how long an image version deleted from a gallery whose softDeletePolicy is on stays listed and restorable, its bytes kept, before it is purged (Azure: 7 days)")
 	addDirectoryFlags(f, &c.Directory)
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
 	return cmd
@@ -126,6 +131,7 @@ type Main struct {
 	Credentials *Credentials
 	Metrics     *prometheus.Registry
 	Collector   *replication.Collector
+	Purger      *operations.Purger
 	Blobs       *blobapi.Server
 	Graph       *graph.Server
 	Portal      *portal.Server
@@ -155,6 +161,17 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data folder: %w", err)
 	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "galleon.db")
+	}
+	if c.SoftDeleteRetention <= 0 {
+		return errors.New("--soft-delete-retention: must be positive")
+	}
+	// Before anything opens or writes: a folder whose database is gone
+	// must not become a new installation.
+	if err := checkDatabaseFile(c.DataDir, c.Database); err != nil {
+		return err
+	}
 	bucketURLs, err := regionBucketURLs(regions, c.RegionBuckets, c.DataDir)
 	if err != nil {
 		return err
@@ -162,11 +179,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Buckets, err = openRegionBuckets(ctx, bucketURLs); err != nil {
 		return err
 	}
-	if c.Database == "" {
-		c.Database = filepath.Join(c.DataDir, "galleon.db")
-	}
 	if m.Store, err = sqlstore.Open(ctx, c.Database); err != nil {
 		return fmt.Errorf("opening database: %w", err)
+	}
+	m.Store.Logger = m.Logger
+	if err := m.checkInstallation(ctx); err != nil {
+		return err
 	}
 
 	if m.listener, err = net.Listen("tcp", c.Listen); err != nil {
@@ -205,6 +223,9 @@ func (m *Main) Open(ctx context.Context) error {
 
 	if m.Credentials, err = m.bootstrap(ctx, publicURL, armAudience); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := recordInstallation(c.DataDir, m.Credentials.TenantID); err != nil {
+		return fmt.Errorf("recording the installation in the data folder: %w", err)
 	}
 
 	sasKey, err := m.sharedRandomSecret(ctx, "sas-signing-key")
@@ -251,18 +272,19 @@ func (m *Main) Open(ctx context.Context) error {
 		authorizer.Groups, groups = g, g
 	}
 	m.ARM = &armapi.Server{
-		Metrics:          armapi.NewMetrics(m.Metrics),
-		Store:            m.Store,
-		Authorizer:       authorizer,
-		Groups:           groups,
-		VerifyToken:      m.Issuer.VerifyToken,
-		Regions:          regions,
-		PublicURL:        publicURL,
-		AuthorityURL:     publicURL + "/adfs",
-		PageSize:         c.PageSize,
-		Logger:           m.Logger,
-		OperationStarted: m.Runner.Nudge,
-		DiskData:         disks,
+		Metrics:             armapi.NewMetrics(m.Metrics),
+		Store:               m.Store,
+		Authorizer:          authorizer,
+		Groups:              groups,
+		VerifyToken:         m.Issuer.VerifyToken,
+		Regions:             regions,
+		PublicURL:           publicURL,
+		AuthorityURL:        publicURL + "/adfs",
+		PageSize:            c.PageSize,
+		Logger:              m.Logger,
+		OperationStarted:    m.Runner.Nudge,
+		DiskData:            disks,
+		SoftDeleteRetention: c.SoftDeleteRetention,
 		Metadata: armapi.CloudMetadata{
 			Name:                     "Galleon",
 			ResourceManager:          publicURL + "/",
@@ -296,10 +318,15 @@ func (m *Main) Open(ctx context.Context) error {
 		Collected: func(region string, st chunkstore.GCStats) {
 			gcBytes.WithLabelValues(region).Add(float64(st.BytesDeleted))
 		}}
+	// Expired soft-deleted versions are purged within a minute (one
+	// indexed query when there are none), before the collector can count
+	// their chunks as garbage.
+	m.Purger = &operations.Purger{Store: m.Store, Data: disks, Interval: time.Minute, Logger: m.Logger}
 	if err := m.Runner.Open(); err != nil {
 		return err
 	}
 	m.Collector.Start()
+	m.Purger.Start()
 	return nil
 }
 
@@ -397,6 +424,10 @@ func (m *Main) handler() http.Handler {
 			metrics.ServeHTTP(w, r)
 			return
 		}
+		if r.URL.Path == healthPath {
+			m.serveHealth(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, blobapi.PathPrefix) {
 			blobs.ServeHTTP(w, r)
 			return
@@ -446,6 +477,9 @@ func (m *Main) Close() error {
 	if m.Collector != nil {
 		m.Collector.Stop()
 	}
+	if m.Purger != nil {
+		m.Purger.Stop()
+	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
 	}
@@ -479,4 +513,28 @@ func parseRegions(names []string) (galleon.Regions, error) {
 		return nil, errors.New("--regions: at least one region is required")
 	}
 	return rs, nil
+}
+
+// healthPath answers whether this node can serve: 200 "ok", or 503 with
+// why not (its database unreachable, or its SQLite file removed or
+// replaced under it, when every write fails). For load balancers and
+// readiness probes; it needs no token and tells nothing but that.
+const healthPath = "/healthz"
+
+func (m *Main) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := m.Store.Health(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		var e *galleon.Error
+		if errors.As(err, &e) {
+			fmt.Fprintln(w, e.Message)
+		} else {
+			fmt.Fprintln(w, "The database is unreachable.")
+		}
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
