@@ -88,6 +88,12 @@ func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, upd
 		if err != nil {
 			return err
 		}
+		if v, err = applyUpdate(update, old); err != nil {
+			return err
+		}
+		// A soft-deleted version holds its name (after the update, so an
+		// update that only works on a live version, as replication's do,
+		// still answers that it is gone).
 		if old == nil {
 			sd, err := getSoftDeleted(ctx, tx, def.ID, id.Version)
 			if err != nil {
@@ -96,9 +102,6 @@ func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, upd
 			if sd != nil {
 				return softDeletedConflict(galleon.ImageVersionID{ImageDefinitionID: def.ID, Version: id.Version})
 			}
-		}
-		if v, err = applyUpdate(update, old); err != nil {
-			return err
 		}
 		v.ID = galleon.ImageVersionID{ImageDefinitionID: def.ID, Version: id.Version}
 		if old != nil {

@@ -95,6 +95,17 @@ func testSoftDelete(t *testing.T, open Opener) {
 		if _, _, err := f.PutVersion(id, "new"); galleon.ErrorCode(err) != galleon.CodeConflict {
 			t.Errorf("PutVersion over a soft-deleted name: %v, want Conflict", err)
 		}
+		// An update of the live version only (replication's) still learns
+		// that it is gone.
+		_, _, err = f.Store.PutImageVersion(ctx(), id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+			if old == nil {
+				return nil, galleon.Errorf(galleon.CodeResourceNotFound, "deleted")
+			}
+			return old, nil
+		})
+		if galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+			t.Errorf("an update of a soft-deleted version: %v, want its own ResourceNotFound", err)
+		}
 		// The definition cannot go while it holds soft-deleted versions.
 		if _, err := f.Store.SoftDeleteImageVersion(ctx(), f.Version("rg", "soft", "img", "2.0.0"), week); err != nil {
 			t.Fatal(err)
