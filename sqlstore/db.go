@@ -94,7 +94,6 @@ type watchedFile struct {
 	path string
 	info os.FileInfo
 	lost atomic.Pointer[galleon.Error]
-	once sync.Once
 }
 
 func watchFile(path string) (*watchedFile, error) {
