@@ -157,6 +157,8 @@ type Main struct {
 	Portal      *portal.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
+	// Zeros are the checkpoints of hashing zeros that Empty disks use.
+	Zeros *chunkstore.ZeroHashes
 
 	listener net.Listener
 }
@@ -255,10 +257,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics = prometheus.NewRegistry()
 	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := chunkCounter(m.Metrics)
+	// One table of the digests of runs of zeros serves every region's
+	// Empty disks, extended by one worker at about half a core at most.
+	m.Zeros = &chunkstore.ZeroHashes{Path: filepath.Join(c.DataDir, "zero-sha256-checkpoints"), Rate: 1 << 30}
 	stores := map[string][]*chunkstore.Store{}
 	for region, buckets := range m.Buckets {
 		for _, b := range buckets {
-			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter})
+			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter, Zeros: m.Zeros})
 		}
 	}
 	guard, err := netguard.NewPolicy(c.ImportAllowHosts)
@@ -501,6 +506,9 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.Zeros != nil {
+		errs = append(errs, m.Zeros.Close())
 	}
 	errs = append(errs, closeRegionBuckets(m.Buckets))
 	return errors.Join(errs...)
