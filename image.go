@@ -102,6 +102,9 @@ func (d *ImageDefinition) Validate(now time.Time) error {
 	if err := ValidateImageDefinitionName(d.ID.Image); err != nil {
 		return err
 	}
+	if err := ValidateTags(d.Tags); err != nil {
+		return err
+	}
 	p := &d.Properties
 	for _, e := range []struct {
 		field    *string

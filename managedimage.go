@@ -114,6 +114,9 @@ func (img *ManagedImage) Validate() error {
 	if err := ValidateDiskName(img.ID.Name); err != nil {
 		return err
 	}
+	if err := ValidateTags(img.Tags); err != nil {
+		return err
+	}
 	p := &img.Properties
 	if p.SourceVirtualMachine != nil && p.SourceVirtualMachine.ID != "" {
 		return TargetErrorf(CodeInvalidParameter, "properties.sourceVirtualMachine",
@@ -196,6 +199,9 @@ func (d *ImageDisk) validate(where, caching string) error {
 // UpdateManagedImage validates replacing old by new. An image's disks are
 // fixed once captured: only tags change.
 func UpdateManagedImage(old, new *ManagedImage) error {
+	if err := ValidateTags(new.Tags); err != nil {
+		return err
+	}
 	if Fold(old.Location) != Fold(new.Location) {
 		return propertyChange("image", "location")
 	}

@@ -184,6 +184,9 @@ func (v *ImageVersion) Validate(regions Regions, now time.Time) error {
 	if _, err := ParseVersionNumber(v.ID.Version); err != nil {
 		return err
 	}
+	if err := ValidateTags(v.Tags); err != nil {
+		return err
+	}
 	p := &v.Properties
 	if p.PublishingProfile == nil {
 		p.PublishingProfile = &PublishingProfile{}

@@ -157,6 +157,8 @@ func TestStatusByCode_CoversEveryCode(t *testing.T) {
 		galleon.CodeResourceGroupBeingDeleted, galleon.CodeInvalidResourceGroupLocation, galleon.CodeAuthenticationFailed,
 		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeRequestTooLarge,
 		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeOperationNotAllowed, galleon.CodeInvalidResourceName,
+		galleon.CodeTooManyTags, galleon.CodeInvalidTagName, galleon.CodeInvalidTagNameLength, galleon.CodeInvalidTagNameCharacters,
+		galleon.CodeInvalidTagValueLength,
 	} {
 		if _, ok := statusByCode[code]; !ok {
 			t.Errorf("no HTTP status for %s", code)
