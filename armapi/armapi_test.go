@@ -130,6 +130,7 @@ func TestDecodeBody(t *testing.T) {
 		{"ErrSyntax", `{location:1}`, galleon.CodeInvalidRequestContent},
 		{"ErrType", `{"location":5}`, galleon.CodeInvalidRequestContent},
 		{"ErrTrailing", `{"location":"eastus"} {}`, galleon.CodeInvalidRequestContent},
+		{"ErrInvalidUTF8", "{\"location\":\"east\xffus\"}", galleon.CodeInvalidRequestContent},
 		{"ErrTooLarge", `{"location":"` + strings.Repeat("x", maxBodyBytes) + `"}`, galleon.CodeRequestTooLarge},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
