@@ -142,6 +142,10 @@ func (img *ManagedImage) Validate() error {
 	if err := os.validate(managedImageTarget+"osDisk", "ReadWrite"); err != nil {
 		return err
 	}
+	if n := len(p.StorageProfile.DataDisks); n > MaxDataDisks {
+		return TargetErrorf(CodeInvalidParameter, managedImageTarget+"dataDisks",
+			"The image has %d data disks; at most %d are allowed.", n, MaxDataDisks)
+	}
 	luns := map[int32]bool{}
 	for i := range p.StorageProfile.DataDisks {
 		d := &p.StorageProfile.DataDisks[i]
