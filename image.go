@@ -148,6 +148,14 @@ func (d *ImageDefinition) Validate(now time.Time) error {
 				"The value of parameter 'identifier.%s' is %d characters long; at most %d are allowed.", f.name, len(f.value), f.max)
 		}
 	}
+	for _, u := range []struct{ value, name string }{
+		{p.PrivacyStatementURI, "privacyStatementUri"},
+		{p.ReleaseNoteURI, "releaseNoteUri"},
+	} {
+		if err := validateWebURI(imageTarget+u.name, u.name, u.value); err != nil {
+			return err
+		}
+	}
 	if r := p.Recommended; r != nil {
 		for name, rr := range map[string]*ResourceRange{"vCPUs": r.VCPUs, "memory": r.Memory} {
 			if rr == nil {
