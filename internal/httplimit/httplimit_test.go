@@ -13,7 +13,7 @@ import (
 
 // sendSlowly posts size bytes to url in pieces of piece bytes, one every
 // gap, and returns the status, or an error if the server cut it off.
-func sendSlowly(url string, size, piece int, gap time.Duration) (int, error) {
+func sendSlowly(client *http.Client, url string, size, piece int, gap time.Duration) (int, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		for sent := 0; sent < size; sent += piece {
@@ -26,7 +26,7 @@ func sendSlowly(url string, size, piece int, gap time.Duration) (int, error) {
 	}()
 	req, _ := http.NewRequest(http.MethodPut, url, pr)
 	req.ContentLength = int64(size)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -41,7 +41,7 @@ func TestBodies_Handler(t *testing.T) {
 		MinRate:   1000,
 		Streaming: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/upload") },
 	}
-	srv := httptest.NewServer(b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -54,8 +54,15 @@ func TestBodies_Handler(t *testing.T) {
 			return
 		}
 		fmt.Fprint(w, "ok")
-	})))
-	t.Cleanup(srv.Close)
+	}))
+	// HTTP/1.1, and HTTP/2 (as Azure's SDKs speak over TLS), where the
+	// deadline is the stream's.
+	h1 := httptest.NewServer(h)
+	t.Cleanup(h1.Close)
+	h2 := httptest.NewUnstartedServer(h)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	t.Cleanup(h2.Close)
 
 	for _, tt := range []struct {
 		name       string
@@ -73,16 +80,22 @@ func TestBodies_Handler(t *testing.T) {
 		// 100 B/s, a tenth of the minimum rate.
 		{"ErrStreamingTooSlow", "/upload", 1000, 10, 100 * time.Millisecond, 400},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			status, err := sendSlowly(srv.URL+tt.path, tt.size, tt.piece, tt.gap)
-			if tt.wantStatus == 200 && (err != nil || status != 200) {
-				t.Fatalf("status %d, %v; want 200", status, err)
+		for _, srv := range []*httptest.Server{h1, h2} {
+			proto := "HTTP1"
+			if srv == h2 {
+				proto = "HTTP2"
 			}
-			if tt.wantStatus != 200 && err == nil && status != tt.wantStatus {
-				t.Fatalf("a body slower than its limit: status %d, want %d or the connection cut", status, tt.wantStatus)
-			}
-		})
+			t.Run(tt.name+"/"+proto, func(t *testing.T) {
+				t.Parallel()
+				status, err := sendSlowly(srv.Client(), srv.URL+tt.path, tt.size, tt.piece, tt.gap)
+				if tt.wantStatus == 200 && (err != nil || status != 200) {
+					t.Fatalf("status %d, %v; want 200", status, err)
+				}
+				if tt.wantStatus != 200 && err == nil && status != tt.wantStatus {
+					t.Fatalf("a body slower than its limit: status %d, want %d or the connection cut", status, tt.wantStatus)
+				}
+			})
+		}
 	}
 }
 
