@@ -120,6 +120,9 @@ func (d *Disk) Validate() error {
 	if err := ValidateDiskName(d.ID.Name); err != nil {
 		return err
 	}
+	if err := ValidateTags(d.Tags); err != nil {
+		return err
+	}
 	p := &d.Properties
 	cd := &p.CreationData
 	opt, ok := canonicalEnum(cd.CreateOption, CreateEmpty, CreateImport, CreateUpload, CreateCopy, CreateFromImage)
@@ -184,6 +187,9 @@ func (d *Disk) Validate() error {
 // UpdateDisk validates replacing old by new: how a disk was created and
 // where it lives cannot change; tags, OS type and generation can.
 func UpdateDisk(old, new *Disk) error {
+	if err := ValidateTags(new.Tags); err != nil {
+		return err
+	}
 	if Fold(old.Location) != Fold(new.Location) {
 		return propertyChange("disk", "location")
 	}

@@ -43,6 +43,11 @@ const (
 	CodeInvalidRoleDefinitionID      = "InvalidRoleDefinitionId"
 	CodePrincipalNotFound            = "PrincipalNotFound"
 	CodeInternal                     = "InternalServerError"
+	CodeTooManyTags                  = "TooManyTags"
+	CodeInvalidTagName               = "InvalidTagName"
+	CodeInvalidTagNameLength         = "InvalidTagNameLength"
+	CodeInvalidTagNameCharacters     = "InvalidTagNameCharacters"
+	CodeInvalidTagValueLength        = "InvalidTagValueLength"
 )
 
 // Error is the one error type the domain returns. Code is an ARM error code,

@@ -107,6 +107,9 @@ func (g *Gallery) Validate() error {
 	if err := ValidateGalleryName(g.ID.Name); err != nil {
 		return err
 	}
+	if err := ValidateTags(g.Tags); err != nil {
+		return err
+	}
 	if sp := g.Properties.SharingProfile; sp != nil && sp.Permissions != "" {
 		perm, ok := canonicalEnum(sp.Permissions, SharingPrivate, SharingGroups, SharingCommunity)
 		if !ok {

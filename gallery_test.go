@@ -96,6 +96,16 @@ func TestImageDefinition_Validate(t *testing.T) {
 		}, ""},
 		{"ErrEndOfLifePast", func(d *ImageDefinition) { p := now.Add(-time.Hour); d.Properties.EndOfLifeDate = &p }, "galleryImage.properties.endOfLifeDate"},
 		{"EndOfLifeFuture", func(d *ImageDefinition) { f := now.Add(time.Hour); d.Properties.EndOfLifeDate = &f }, ""},
+		{"URIs", func(d *ImageDefinition) {
+			d.Properties.PrivacyStatementURI, d.Properties.ReleaseNoteURI = "https://example.com/privacy", "HTTP://example.com/notes?v=1"
+		}, ""},
+		{"ErrPrivacyJavaScript", func(d *ImageDefinition) { d.Properties.PrivacyStatementURI = "javascript:alert(1)" }, "galleryImage.properties.privacyStatementUri"},
+		{"ErrReleaseNoteData", func(d *ImageDefinition) { d.Properties.ReleaseNoteURI = "data:text/html,<script>x</script>" }, "galleryImage.properties.releaseNoteUri"},
+		{"ErrReleaseNoteRelative", func(d *ImageDefinition) { d.Properties.ReleaseNoteURI = "/notes" }, "galleryImage.properties.releaseNoteUri"},
+		{"ErrReleaseNoteNoHost", func(d *ImageDefinition) { d.Properties.ReleaseNoteURI = "https:///notes" }, "galleryImage.properties.releaseNoteUri"},
+		{"ErrPrivacyLong", func(d *ImageDefinition) {
+			d.Properties.PrivacyStatementURI = "https://example.com/" + strings.Repeat("a", 2048)
+		}, "galleryImage.properties.privacyStatementUri"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := validImage()

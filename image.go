@@ -102,6 +102,9 @@ func (d *ImageDefinition) Validate(now time.Time) error {
 	if err := ValidateImageDefinitionName(d.ID.Image); err != nil {
 		return err
 	}
+	if err := ValidateTags(d.Tags); err != nil {
+		return err
+	}
 	p := &d.Properties
 	for _, e := range []struct {
 		field    *string
@@ -143,6 +146,14 @@ func (d *ImageDefinition) Validate(now time.Time) error {
 		if len(f.value) > f.max {
 			return TargetErrorf(CodeInvalidParameter, target,
 				"The value of parameter 'identifier.%s' is %d characters long; at most %d are allowed.", f.name, len(f.value), f.max)
+		}
+	}
+	for _, u := range []struct{ value, name string }{
+		{p.PrivacyStatementURI, "privacyStatementUri"},
+		{p.ReleaseNoteURI, "releaseNoteUri"},
+	} {
+		if err := validateWebURI(imageTarget+u.name, u.name, u.value); err != nil {
+			return err
 		}
 	}
 	if r := p.Recommended; r != nil {

@@ -114,6 +114,9 @@ func (img *ManagedImage) Validate() error {
 	if err := ValidateDiskName(img.ID.Name); err != nil {
 		return err
 	}
+	if err := ValidateTags(img.Tags); err != nil {
+		return err
+	}
 	p := &img.Properties
 	if p.SourceVirtualMachine != nil && p.SourceVirtualMachine.ID != "" {
 		return TargetErrorf(CodeInvalidParameter, "properties.sourceVirtualMachine",
@@ -138,6 +141,10 @@ func (img *ManagedImage) Validate() error {
 	}
 	if err := os.validate(managedImageTarget+"osDisk", "ReadWrite"); err != nil {
 		return err
+	}
+	if n := len(p.StorageProfile.DataDisks); n > MaxDataDisks {
+		return TargetErrorf(CodeInvalidParameter, managedImageTarget+"dataDisks",
+			"The image has %d data disks; at most %d are allowed.", n, MaxDataDisks)
 	}
 	luns := map[int32]bool{}
 	for i := range p.StorageProfile.DataDisks {
@@ -196,6 +203,9 @@ func (d *ImageDisk) validate(where, caching string) error {
 // UpdateManagedImage validates replacing old by new. An image's disks are
 // fixed once captured: only tags change.
 func UpdateManagedImage(old, new *ManagedImage) error {
+	if err := ValidateTags(new.Tags); err != nil {
+		return err
+	}
 	if Fold(old.Location) != Fold(new.Location) {
 		return propertyChange("image", "location")
 	}

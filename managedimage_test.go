@@ -1,6 +1,9 @@
 package galleon
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestManagedImageValidate(t *testing.T) {
 	snap := &SubResource{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/os"}
@@ -42,6 +45,8 @@ func TestManagedImageValidate(t *testing.T) {
 			"properties.storageProfile.dataDisks[1].lun"},
 		{"ErrLunRange", ManagedImageProperties{StorageProfile: ImageStorageProfile{OSDisk: osDisk(nil), DataDisks: []ImageDataDisk{
 			{Lun: 64, ImageDisk: ImageDisk{Snapshot: snap}}}}}, "properties.storageProfile.dataDisks[0].lun"},
+		{"ErrTooManyDataDisks", ManagedImageProperties{StorageProfile: ImageStorageProfile{OSDisk: osDisk(nil), DataDisks: slices.Repeat(
+			[]ImageDataDisk{{Lun: 1, ImageDisk: ImageDisk{Snapshot: snap}}}, MaxDataDisks+1)}}, "properties.storageProfile.dataDisks"},
 		{"ErrGeneration", ManagedImageProperties{HyperVGeneration: "V3", StorageProfile: ImageStorageProfile{OSDisk: osDisk(nil)}},
 			"properties.hyperVGeneration"},
 		{"ErrVirtualMachine", ManagedImageProperties{SourceVirtualMachine: &SubResource{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"},

@@ -57,6 +57,12 @@ func ValidateResourceGroupName(name string) error {
 		"Resource group '%s' is invalid. Resource group names may contain only letters, digits, underscores, hyphens, periods and parentheses, must be 1 to 90 characters long and may not end in a period.", name)
 }
 
+// Validate checks a resource group's new state, on creation and on every
+// change.
+func (rg *ResourceGroup) Validate() error {
+	return ValidateTags(rg.Tags)
+}
+
 // UpdateResourceGroup validates replacing old by new.
 func UpdateResourceGroup(old, new *ResourceGroup) error {
 	if Fold(old.Location) != Fold(new.Location) {

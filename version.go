@@ -49,6 +49,23 @@ func ParseVersionNumber(name string) (VersionNumber, error) {
 	return VersionNumber{n[0], n[1], n[2]}, nil
 }
 
+// ValidateVersionName checks a new image version's name: what
+// ParseVersionNumber accepts, in its one canonical spelling, with no
+// leading zeros in any part ("1.0.0", not "01.0.0" or "1.00.0"). Otherwise
+// two names could be the same version number side by side, and "latest"
+// would pick between them by chance.
+func ValidateVersionName(name string) error {
+	n, err := ParseVersionNumber(name)
+	if err != nil {
+		return err
+	}
+	if n.String() != name {
+		return TargetErrorf(CodeInvalidParameter, "galleryImageVersionName",
+			"The gallery image version name '%s' is invalid. It must be in the format <MajorVersion>.<MinorVersion>.<Patch>, each part a 32-bit integer without leading zeros, e.g. %s.", name, n)
+	}
+	return nil
+}
+
 // Compare orders versions numerically: 1.10.0 is after 1.9.0.
 func (v VersionNumber) Compare(o VersionNumber) int {
 	for _, d := range [][2]int32{{v.Major, o.Major}, {v.Minor, o.Minor}, {v.Patch, o.Patch}} {
@@ -128,6 +145,10 @@ type DiskImage struct {
 	SHA256      string      `json:"galleonSha256,omitempty"`
 }
 
+// MaxDataDisks is the most data disks an image version or a managed image
+// may have: Azure's largest virtual machines attach 64, at LUNs 0 to 63.
+const MaxDataDisks = 64
+
 // DataDiskImage is a data disk of a version, at a LUN.
 type DataDiskImage struct {
 	Lun int32 `json:"lun"`
@@ -185,7 +206,10 @@ const versionTarget = "galleryImageVersion.properties."
 // defaults: replica count 1, Standard_LRS, Full replication, the version's
 // own region as the only target when none is given.
 func (v *ImageVersion) Validate(regions Regions, now time.Time) error {
-	if _, err := ParseVersionNumber(v.ID.Version); err != nil {
+	if err := ValidateVersionName(v.ID.Version); err != nil {
+		return err
+	}
+	if err := ValidateTags(v.Tags); err != nil {
 		return err
 	}
 	p := &v.Properties
@@ -301,6 +325,10 @@ func (v *ImageVersion) validateStorageProfile() error {
 		if err := check(sp.OSDiskImage, target+".osDiskImage"); err != nil {
 			return err
 		}
+	}
+	if n := len(sp.DataDiskImages); n > MaxDataDisks {
+		return TargetErrorf(CodeInvalidParameter, target+".dataDiskImages",
+			"The image version has %d data disks; at most %d are allowed.", n, MaxDataDisks)
 	}
 	luns := map[int32]bool{}
 	for i := range sp.DataDiskImages {

@@ -1,6 +1,7 @@
 package galleon
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,29 @@ func TestParseVersionNumber(t *testing.T) {
 			t.Errorf("target = %q", err.(*Error).Target)
 		}
 	}
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"1.0.0", true},
+		{"0.0.0", true},
+		{"10.20.30", true},
+		{"2147483647.0.0", true},
+		{"01.0.0", false},
+		{"1.00.0", false},
+		{"1.0.00", false},
+		{"1.0.007", false},
+		{"2147483648.0.0", false},
+		{"1.0", false},
+	} {
+		err := ValidateVersionName(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidateVersionName(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+		if err != nil && ErrorCode(err) != CodeInvalidParameter {
+			t.Errorf("ValidateVersionName(%q) code %q", tt.in, ErrorCode(err))
+		}
+	}
 	a, _ := ParseVersionNumber("1.10.0")
 	b, _ := ParseVersionNumber("1.9.0")
 	if a.Compare(b) <= 0 || b.Compare(a) >= 0 || a.Compare(a) != 0 {
@@ -55,6 +79,15 @@ func validVersion() *ImageVersion {
 			StorageProfile: VersionStorageProfile{Source: &VersionSource{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/snapshots/snap"}},
 		},
 	}
+}
+
+// manyDataDisks is a per-disk storage profile with n data disks.
+func manyDataDisks(n int) VersionStorageProfile {
+	sp := VersionStorageProfile{OSDiskImage: &DiskImage{Source: &DiskSource{ID: "/os"}}}
+	for i := range n {
+		sp.DataDiskImages = append(sp.DataDiskImages, DataDiskImage{Lun: int32(i), DiskImage: DiskImage{Source: &DiskSource{ID: fmt.Sprintf("/d%d", i)}}})
+	}
+	return sp
 }
 
 func TestImageVersion_Validate(t *testing.T) {
@@ -99,6 +132,9 @@ func TestImageVersion_Validate(t *testing.T) {
 			v.Properties.StorageProfile = VersionStorageProfile{OSDiskImage: &DiskImage{Source: &DiskSource{ID: "/os"}},
 				DataDiskImages: []DataDiskImage{{Lun: 1, DiskImage: DiskImage{Source: &DiskSource{ID: "/a"}}}, {Lun: 1, DiskImage: DiskImage{Source: &DiskSource{ID: "/b"}}}}}
 		}, versionTarget + "storageProfile.dataDiskImages[1].lun"},
+		{"OKMostDataDisks", func(v *ImageVersion) { v.Properties.StorageProfile = manyDataDisks(MaxDataDisks) }, ""},
+		{"ErrTooManyDataDisks", func(v *ImageVersion) { v.Properties.StorageProfile = manyDataDisks(MaxDataDisks + 1) },
+			versionTarget + "storageProfile.dataDiskImages"},
 		{"ErrURIWithoutAccount", func(v *ImageVersion) {
 			v.Properties.StorageProfile = VersionStorageProfile{OSDiskImage: &DiskImage{Source: &DiskSource{URI: "https://a/b.vhd"}}}
 		}, versionTarget + "storageProfile.osDiskImage.source.storageAccountId"},

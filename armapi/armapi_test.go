@@ -130,6 +130,7 @@ func TestDecodeBody(t *testing.T) {
 		{"ErrSyntax", `{location:1}`, galleon.CodeInvalidRequestContent},
 		{"ErrType", `{"location":5}`, galleon.CodeInvalidRequestContent},
 		{"ErrTrailing", `{"location":"eastus"} {}`, galleon.CodeInvalidRequestContent},
+		{"ErrInvalidUTF8", "{\"location\":\"east\xffus\"}", galleon.CodeInvalidRequestContent},
 		{"ErrTooLarge", `{"location":"` + strings.Repeat("x", maxBodyBytes) + `"}`, galleon.CodeRequestTooLarge},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,6 +158,8 @@ func TestStatusByCode_CoversEveryCode(t *testing.T) {
 		galleon.CodeResourceGroupBeingDeleted, galleon.CodeInvalidResourceGroupLocation, galleon.CodeAuthenticationFailed,
 		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeRequestTooLarge,
 		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeOperationNotAllowed, galleon.CodeInvalidResourceName,
+		galleon.CodeTooManyTags, galleon.CodeInvalidTagName, galleon.CodeInvalidTagNameLength, galleon.CodeInvalidTagNameCharacters,
+		galleon.CodeInvalidTagValueLength,
 	} {
 		if _, ok := statusByCode[code]; !ok {
 			t.Errorf("no HTTP status for %s", code)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/galleon-project/galleon"
 )
@@ -30,6 +31,12 @@ func decodeBody(w http.ResponseWriter, r *request, v any) error {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return galleon.Errorf(galleon.CodeInvalidRequestContent,
 			"The request content was invalid and could not be deserialized: the body is empty.")
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD silently, and
+	// store something other than what was sent.
+	if !utf8.Valid(data) {
+		return galleon.Errorf(galleon.CodeInvalidRequestContent,
+			"The request content was invalid and could not be deserialized: it is not valid UTF-8.")
 	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	if err := dec.Decode(v); err != nil {

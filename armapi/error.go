@@ -46,6 +46,11 @@ var statusByCode = map[string]int{
 	galleon.CodeInvalidRoleDefinitionID:      http.StatusBadRequest,
 	galleon.CodePrincipalNotFound:            http.StatusBadRequest,
 	galleon.CodeInternal:                     http.StatusInternalServerError,
+	galleon.CodeTooManyTags:                  http.StatusBadRequest,
+	galleon.CodeInvalidTagName:               http.StatusBadRequest,
+	galleon.CodeInvalidTagNameLength:         http.StatusBadRequest,
+	galleon.CodeInvalidTagNameCharacters:     http.StatusBadRequest,
+	galleon.CodeInvalidTagValueLength:        http.StatusBadRequest,
 }
 
 // errorBody is ARM's error envelope.

@@ -101,6 +101,9 @@ func (s *Server) putResourceGroup(w http.ResponseWriter, r *request) error {
 	rg, created, err := s.Store.PutResourceGroup(r.Context(), id, func(old *galleon.ResourceGroup) (*galleon.ResourceGroup, error) {
 		rg := &galleon.ResourceGroup{ID: id, Location: loc, Tags: body.Tags, ManagedBy: body.ManagedBy,
 			ProvisioningState: galleon.ProvisioningSucceeded}
+		if err := rg.Validate(); err != nil {
+			return nil, err
+		}
 		if old != nil {
 			rg.ID = old.ID
 			if err := galleon.UpdateResourceGroup(old, rg); err != nil {
@@ -141,6 +144,9 @@ func (s *Server) patchResourceGroup(w http.ResponseWriter, r *request) error {
 		}
 		if body.ManagedBy != nil {
 			rg.ManagedBy = *body.ManagedBy
+		}
+		if err := rg.Validate(); err != nil {
+			return nil, err
 		}
 		rg.SystemData.Touch(r.principal, now)
 		return &rg, nil

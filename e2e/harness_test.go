@@ -152,7 +152,8 @@ func (s *Server) Launch(t testing.TB) {
 	args := append([]string{"serve", "--data", s.DataDir, "--listen", s.Addr}, s.Args...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.Env = append(append(os.Environ(), "GALLEON_LOG_LEVEL=debug"), s.Env...)
+	// The tests read /metrics, which is off unless asked for.
+	s.cmd.Env = append(append(os.Environ(), "GALLEON_LOG_LEVEL=debug", "GALLEON_METRICS=true"), s.Env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/felixge/httpsnoop"
 
@@ -196,6 +197,10 @@ func decode(r *http.Request, v any) error {
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return badRequest("The request body is empty.")
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD silently.
+	if !utf8.Valid(data) {
+		return badRequest("The request body is not valid UTF-8.")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return badRequest("Invalid JSON in the request body: %v.", err)

@@ -22,8 +22,10 @@ type tokenResponse struct {
 	ExtExpiresIn int    `json:"ext_expires_in"`
 }
 
-// maxTokenRequest bounds a token request body; real ones are under 1 KiB.
-const maxTokenRequest = 64 << 10
+// maxTokenRequest bounds a token request body; real ones are under 1 KiB,
+// and a refresh token, the longest parameter, about 2 KiB. It is small
+// because anyone may send one, without signing in.
+const maxTokenRequest = 8 << 10
 
 // tokenRequest is a parsed POST to a token endpoint.
 type tokenRequest struct {

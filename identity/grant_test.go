@@ -170,6 +170,7 @@ func TestHandler_TokenErrors(t *testing.T) {
 		{"ErrResourceParamOnV2", nil, "POST", v2, with(azForm(), "scope", "", "resource", armAud), false, 400, "invalid_request", "AADSTS900144"},
 		{"ErrUnknownTenant", nil, "POST", "/99999999-9999-9999-9999-999999999999/oauth2/v2.0/token", azForm(), false, 400, "invalid_request", "AADSTS90002"},
 		{"ErrGET", nil, "GET", "/adfs/oauth2/token", nil, false, 400, "invalid_request", "AADSTS900561"},
+		{"ErrBodyTooLarge", nil, "POST", v2, with(azForm(), "padding", strings.Repeat("x", maxTokenRequest)), false, 400, "invalid_request", "AADSTS900144: The request body must be form-encoded (application/x-www-form-urlencoded) and at most 8 KiB."},
 		{"ErrDirectoryDown", failing, "POST", v2, azForm(), false, 500, "server_error", "The directory is unavailable."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

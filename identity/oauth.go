@@ -114,7 +114,7 @@ func errMethod(method string) *oauthError {
 
 func errBadBody() *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", 900144,
-		"The request body must be form-encoded (application/x-www-form-urlencoded) and at most 64 KiB."}
+		"The request body must be form-encoded (application/x-www-form-urlencoded) and at most 8 KiB."}
 }
 
 func errMissingParameter(name string) *oauthError {

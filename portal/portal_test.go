@@ -197,6 +197,12 @@ func TestSignIn_SessionCookie(t *testing.T) {
 			t.Errorf("wrong password = %d\n%s", w.Code, w.Body)
 		}
 	})
+	t.Run("ErrFormTooLarge", func(t *testing.T) {
+		b := &testBrowser{t: t, h: s.Handler()}
+		if w := b.signIn(strings.Repeat("x", maxSignInForm)); w.Code != http.StatusBadRequest {
+			t.Errorf("a sign-in form over %d bytes = %d, want 400\n%s", maxSignInForm, w.Code, w.Body)
+		}
+	})
 	t.Run("ErrTampered", func(t *testing.T) {
 		b := &testBrowser{t: t, h: s.Handler()}
 		b.signIn(alicePassword)

@@ -135,10 +135,7 @@ var nameRules = map[string]func(string) error{
 	"image":         galleon.ValidateImageDefinitionName,
 	"resourcegroup": galleon.ValidateResourceGroupName,
 	"snapshot":      galleon.ValidateDiskName,
-	"version": func(n string) error {
-		_, err := galleon.ParseVersionNumber(n)
-		return err
-	},
+	"version":       galleon.ValidateVersionName,
 }
 
 // validateName checks a name against the rule of its kind.

@@ -41,11 +41,15 @@ func (s *Server) getSignIn(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, &visit{s: s, sess: sess, CSRF: s.csrfToken(sess)}, http.StatusOK, "signin", "Sign in", page)
 }
 
+// maxSignInForm bounds the sign-in form (user name, password, CSRF token,
+// return path): anyone may post it, without a session.
+const maxSignInForm = 8 << 10
+
 // postSignIn checks the form's CSRF token, then signs the user in with the
 // password grant, exactly as a client would; the token endpoint's sign-in
 // limits refuse it with 429 and Retry-After.
 func (s *Server) postSignIn(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignInForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "The form could not be read.", http.StatusBadRequest)
 		return

@@ -335,7 +335,7 @@ func (s *Server) versionSources(ctx context.Context, c *client, sub string, p *v
 // that the name is free.
 func (s *Server) validateVersion(ctx context.Context, c *client, def *arm.ResourceID, p *versionCreatePage) galleon.ImageVersion {
 	f, errs := p.Form, p.Errors
-	if _, err := galleon.ParseVersionNumber(f.Version); err != nil {
+	if err := galleon.ValidateVersionName(f.Version); err != nil {
 		errs.add("version", messageOf(err))
 	}
 	ver := f.version(def, errs)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gocloud.dev/blob"
 
 	"github.com/galleon-project/galleon"
@@ -31,6 +32,7 @@ import (
 	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/graph"
 	"github.com/galleon-project/galleon/identity"
+	"github.com/galleon-project/galleon/internal/httplimit"
 	"github.com/galleon-project/galleon/netguard"
 	"github.com/galleon-project/galleon/operations"
 	"github.com/galleon-project/galleon/pki"
@@ -68,6 +70,21 @@ type Config struct {
 	// gallery with soft delete on stays restorable, its bytes kept.
 	SoftDeleteRetention time.Duration
 	Directory           DirectoryConfig
+	// MaxConnections bounds the connections open at once; zero sizes it
+	// below the process's limit on open files.
+	MaxConnections int
+	// BodyTimeout is how long a request body may take to arrive; a page
+	// upload instead has this long plus its size at UploadMinRate.
+	BodyTimeout time.Duration
+	// UploadMinRate is the slowest, in bytes per second, a page upload to
+	// the data plane may arrive.
+	UploadMinRate int64
+	// IdleTimeout is how long a kept-alive connection may wait for its
+	// next request.
+	IdleTimeout time.Duration
+	// Metrics serves /metrics; it is off unless asked for, since what it
+	// tells (request counts, sizes, timings) is nobody else's business.
+	Metrics bool
 }
 
 func newServeCommand() *cobra.Command {
@@ -92,7 +109,12 @@ func newServeCommand() *cobra.Command {
 			return err
 		},
 	}
-	f := cmd.Flags()
+	addServeFlags(cmd.Flags(), &c)
+	return cmd
+}
+
+// addServeFlags declares serve's flags into c, with their defaults.
+func addServeFlags(f *pflag.FlagSet, c *Config) {
 	f.StringVar(&c.DataDir, "data", "./galleon-data", "data folder: database, TLS material, keys, credentials")
 	f.StringVar(&c.Listen, "listen", "127.0.0.1:8443", "address to listen on")
 	f.StringVar(&c.PublicURL, "public-url", "", "URL clients reach this server at (default https://<listen address>)")
@@ -112,8 +134,12 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&c.SoftDeleteRetention, "soft-delete-retention", armapi.DefaultSoftDeleteRetention,
 		"how long an image version deleted from a gallery whose softDeletePolicy is on stays listed and restorable, its bytes kept, before it is purged (Azure: 7 days)")
 	addDirectoryFlags(f, &c.Directory)
+	f.IntVar(&c.MaxConnections, "max-connections", 0, "connections open at once; further clients wait to be accepted (default: below the limit on open files)")
+	f.DurationVar(&c.BodyTimeout, "body-timeout", 30*time.Second, "how long a request body may take to arrive (a page upload: this long plus its size at --upload-min-rate); the connection is closed after")
+	f.Int64Var(&c.UploadMinRate, "upload-min-rate", 16<<10, "slowest rate, in bytes per second, at which a page upload to the data plane may arrive")
+	f.DurationVar(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
+	f.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at /metrics, to anyone who can reach the listener")
 	f.StringArrayVar(&c.RegionBuckets, "region-bucket", nil, "region=bucket-url (file://, azblob://, s3://, mem://), repeatable; default a folder per region under <data>/regions")
-	return cmd
 }
 
 // Main is a running Galleon: every part, wired by plain assignment.
@@ -137,6 +163,8 @@ type Main struct {
 	Portal      *portal.Server
 	// Buckets hold each region's image bytes.
 	Buckets map[string][]*blob.Bucket
+	// Zeros are the checkpoints of hashing zeros that Empty disks use.
+	Zeros *chunkstore.ZeroHashes
 
 	listener net.Listener
 }
@@ -190,6 +218,20 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener, err = net.Listen("tcp", c.Listen); err != nil {
 		return err
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = httplimit.DefaultMaxConnections()
+	}
+	// A Config built in code rather than from flags gets the flags' limits.
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = 30 * time.Second
+	}
+	if c.UploadMinRate == 0 {
+		c.UploadMinRate = 16 << 10
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	m.listener = httplimit.Listener(m.listener, c.MaxConnections)
 	publicURL := strings.TrimSuffix(c.PublicURL, "/")
 	if publicURL == "" {
 		publicURL = "https://" + m.listener.Addr().String()
@@ -236,10 +278,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics = prometheus.NewRegistry()
 	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := chunkCounter(m.Metrics)
+	// One table of the digests of runs of zeros serves every region's
+	// Empty disks, extended by one worker at about half a core at most.
+	m.Zeros = &chunkstore.ZeroHashes{Path: filepath.Join(c.DataDir, "zero-sha256-checkpoints"), Rate: 1 << 30}
 	stores := map[string][]*chunkstore.Store{}
 	for region, buckets := range m.Buckets {
 		for _, b := range buckets {
-			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter})
+			stores[region] = append(stores[region], &chunkstore.Store{Bucket: b, Counter: counter, Zeros: m.Zeros})
 		}
 	}
 	guard, err := netguard.NewPolicy(c.ImportAllowHosts)
@@ -302,11 +347,18 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openPortal(ctx); err != nil {
 		return err
 	}
+	bodies := &httplimit.Bodies{
+		Timeout: c.BodyTimeout,
+		MinRate: c.UploadMinRate,
+		// Only the data plane takes large bodies (pages of an upload, up to
+		// 4 MiB each); every other body is a form or a JSON document.
+		Streaming: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, blobapi.PathPrefix) },
+	}
 	m.HTTP = &http.Server{
-		Handler:           m.handler(),
+		Handler:           bodies.Handler(m.handler()),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       c.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	gcBytes := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -420,7 +472,7 @@ func (m *Main) handler() http.Handler {
 	directory := m.Graph.Handler()
 	ui := m.Portal.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" {
+		if r.URL.Path == "/metrics" && m.Config.Metrics {
 			metrics.ServeHTTP(w, r)
 			return
 		}
@@ -488,6 +540,9 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.Zeros != nil {
+		errs = append(errs, m.Zeros.Close())
 	}
 	errs = append(errs, closeRegionBuckets(m.Buckets))
 	return errors.Join(errs...)
