@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tenants", testTenants},
 		{"Directory", testDirectory},
 		{"EndedSessions", testEndedSessions},
+		{"ContentOwners", testContentOwners},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
