@@ -177,12 +177,16 @@ func (s *Store) HasChunk(ctx context.Context, d Digest) (bool, error) {
 }
 
 // CheckChunk reads chunk d whole and verifies it against its name, and
-// returns how many bytes it read. A damaged chunk is a *CorruptError, a
+// returns how many bytes it read (of a damaged one too). A damaged chunk is a *CorruptError, a
 // missing one wraps ErrNotFound.
 func (s *Store) CheckChunk(ctx context.Context, d Digest) (int64, error) {
 	buf := getBuf(MaxChunkSize)
 	defer putBuf(buf)
 	data, err := s.readNamed(ctx, d, buf)
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce.GotSize, err
+	}
 	return int64(len(data)), err
 }
 
