@@ -199,3 +199,28 @@ func TestCollectTemp(t *testing.T) {
 		t.Fatalf("the image after collection: %v", err)
 	}
 }
+
+// TestIngest_HealsNotedChunk: an ingest of content with a chunk that is
+// present but noted damaged writes the chunk again from the bytes it
+// holds, and removes the note.
+func TestIngest_HealsNotedChunk(t *testing.T) {
+	ctx := context.Background()
+	s, dir := MustFileStore(t)
+	data := randBytes(47, 2<<20)
+	m, _ := MustIngest(t, s, "first", data)
+	d := m.Chunks[0].Digest
+	damage(t, dir, d)
+	if err := s.MarkDamaged(ctx, d, "damaged"); err != nil {
+		t.Fatal(err)
+	}
+	_, st := MustIngest(t, s, "second", data)
+	if st.ChunksCopied != 1 {
+		t.Errorf("ingest wrote %d chunks, want the noted one", st.ChunksCopied)
+	}
+	if err := s.Verify(ctx, m); err != nil {
+		t.Fatalf("after the ingest: %v", err)
+	}
+	if de, err := s.Damaged(ctx, d); err != nil || de != nil {
+		t.Errorf("note after the ingest: %v, %v", de, err)
+	}
+}
