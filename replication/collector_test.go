@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,15 +100,15 @@ func TestCollector_UnownedManifests(t *testing.T) {
 	if _, err := w.store("eastus").GetManifest(ctx, orphan); err != nil {
 		t.Fatalf("a young unowned manifest was collected: %v", err)
 	}
-	var gcBytes int64
+	var gcBytes atomic.Int64 // Collected is called for several buckets at once
 	c = &replication.Collector{Regions: w.regions, Owners: w.db, ManifestAge: time.Nanosecond,
-		Collected: func(_ string, st chunkstore.GCStats) { gcBytes += st.BytesDeleted }}
+		Collected: func(_ string, st chunkstore.GCStats) { gcBytes.Add(st.BytesDeleted) }}
 	time.Sleep(10 * time.Millisecond)
 	c.Collect(ctx)
 	if _, err := w.store("eastus").GetManifest(ctx, orphan); !errors.Is(err, chunkstore.ErrNotFound) {
 		t.Fatalf("the unowned manifest after collection: %v", err)
 	}
-	if gcBytes == 0 {
+	if gcBytes.Load() == 0 {
 		t.Error("the unowned manifest's chunks were not freed")
 	}
 	for _, region := range []string{"eastus", "westus2"} {
