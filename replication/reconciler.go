@@ -216,9 +216,12 @@ func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersion
 			"The source %s changed since the image version was created: its %s disk is now %s, not %s.", d.source, d.name, m.Digest, d.sha256)
 	}
 	if err := src.PutManifest(ctx, own, m); err != nil {
+		// A chunk noted damaged is retried like any transient error: the
+		// scrub may repair it from another region meanwhile. The last
+		// attempt fails the version with this reason.
 		var damaged *chunkstore.DamagedError
 		if errors.As(err, &damaged) {
-			return nil, galleon.Errorf(galleon.CodeInvalidParameter, "The source %s is damaged in %s: chunk %s of its %s disk failed verification (%s), and no region's store holds a good copy.",
+			return nil, fmt.Errorf("the source %s is damaged in %s: chunk %s of its %s disk failed verification (%s)",
 				d.source, region, damaged.Digest, d.name, damaged.Reason)
 		}
 		return nil, err
