@@ -30,6 +30,7 @@ type Store interface {
 	ResourceListStore
 	SharingStore
 	TenantStore
+	ContentOwnerStore
 	Close() error
 }
 

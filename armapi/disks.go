@@ -1,12 +1,13 @@
 package armapi
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
@@ -149,7 +150,9 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			}
 		}
 	}
+	stored := false // whether the new content became the stored disk's
 	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		stored = false // the update may be retried
 		d := &galleon.Disk{ID: id, Location: loc, Tags: body.Tags, Properties: body.Properties}
 		if old != nil {
 			d.ID = old.ID
@@ -174,10 +177,20 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			if d.Properties.OSType == "" {
 				d.Properties.OSType = content.osType
 			}
+			stored = true
 		}
 		d.SystemData.Touch(r.principal, now)
 		return d, nil
 	})
+	if content != nil && (err != nil || !stored) {
+		// The content written for a disk that was not stored (refused, or
+		// created meanwhile by another request) belongs to no one: delete
+		// it now rather than leave it to the collector's age threshold.
+		orphan := &galleon.Disk{Location: loc, Properties: galleon.DiskProperties{UniqueID: content.uniqueID}}
+		if derr := s.DiskData.DeleteDiskContent(context.WithoutCancel(r.Context()), orphan); derr != nil {
+			s.logger().Warn("deleting the content of a disk that was not stored", slog.Any("err", derr))
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -432,6 +445,14 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 	sha, err := s.DiskData.CopyFromVersion(r.Context(), d, v.ID, galleon.VersionDisk(lun))
 	if err != nil {
 		return nil, err
+	}
+	// The replica must hold the bytes the version published: a replica
+	// manifest that says otherwise is not handed out as this disk.
+	if img != nil && img.SHA256 != "" && sha != img.SHA256 {
+		_ = s.DiskData.DeleteDiskContent(context.WithoutCancel(r.Context()), d)
+		return nil, galleon.TargetErrorf(galleon.CodeConflict, target+".id",
+			"The image version %s's replica in %s is damaged: its content is %s, not the %s the version published. Scrub will repair it from another region's copy if one is good; try again later.",
+			v.ID.Version, region, sha, img.SHA256)
 	}
 	out := &imageContent{uniqueID: d.Properties.UniqueID, sha256: sha}
 	if lun == nil {

@@ -158,9 +158,32 @@ func (x *Disks) CopyFromVersion(ctx context.Context, d *galleon.Disk, v galleon.
 		return "", err
 	}
 	if err := store.PutManifest(ctx, contentName(d.Properties.UniqueID), m); err != nil {
-		return "", err
+		return "", damagedSource(err, "properties.creationData.galleryImageReference", "image version "+v.Version, region)
 	}
 	return m.Digest.String(), nil
+}
+
+// damagedSource turns PutManifest's refusal to build on a chunk that a
+// scrub noted damaged, or that is missing, into the error the client
+// sees: a conflict with the source's present state, which a repair (or a
+// new publication) resolves. Other errors pass unchanged.
+//
+// Copies within a bucket write a manifest and read no chunk: reading
+// every byte would make a copy cost the image's size. They consult the
+// scrub's notes instead (one listing), and every read of the new disk
+// verifies each chunk anyway, so damage not found yet is never served.
+func damagedSource(err error, target, what, region string) error {
+	var de *chunkstore.DamagedError
+	switch {
+	case errors.As(err, &de):
+		return galleon.TargetErrorf(galleon.CodeConflict, target,
+			"The %s's content in %s is damaged: chunk %s failed verification (%s). Scrub will repair it from another region's copy if one is good; try again later.",
+			what, region, de.Digest, de.Reason)
+	case errors.Is(err, chunkstore.ErrNotFound):
+		return galleon.TargetErrorf(galleon.CodeConflict, target,
+			"The %s's content in %s is damaged: a chunk of it is missing. Scrub will repair it from another region's copy if one is good; try again later.", what, region)
+	}
+	return err
 }
 
 // Import streams the VHD at the disk's sourceUri (a blob URL with a SAS,
@@ -202,7 +225,7 @@ func (x *Disks) ImageDiskContent(ctx context.Context, img *galleon.ManagedImage,
 		return "", 0, err
 	}
 	if err := store.PutManifest(ctx, id, m); err != nil {
-		return "", 0, err
+		return "", 0, damagedSource(err, target, "source "+source.ID.Name, region)
 	}
 	return m.Digest.String(), m.Size, nil
 }
@@ -287,7 +310,7 @@ func (x *Disks) CopyContent(ctx context.Context, d, source *galleon.Disk) (strin
 		return "", err
 	}
 	if err := store.PutManifest(ctx, contentName(d.Properties.UniqueID), m); err != nil {
-		return "", err
+		return "", damagedSource(err, "properties.creationData.sourceResourceId", "source "+source.ID.Name, region)
 	}
 	return m.Digest.String(), nil
 }

@@ -107,13 +107,19 @@ func (im *Importer) ImportVHD(ctx context.Context, store *chunkstore.Store, id, 
 	if err != nil {
 		return nil, err
 	}
+	// From here on, a refused or failed import deletes what it stored,
+	// so that no manifest keeps the chunks of bytes no one will use.
+	ok := false
+	defer func() {
+		if !ok {
+			_ = store.DeleteManifest(context.WithoutCancel(ctx), id)
+		}
+	}()
 	if m.Size > galleon.MaxUploadSizeBytes {
-		_ = store.DeleteManifest(ctx, id)
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
 			"The source is more than the largest VHD Azure takes (%d bytes).", int64(galleon.MaxUploadSizeBytes))
 	}
 	if resp.ContentLength >= 0 && m.Size != resp.ContentLength {
-		_ = store.DeleteManifest(ctx, id)
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
 			"The source ended after %d of its %d bytes.", m.Size, resp.ContentLength)
 	}
@@ -125,12 +131,12 @@ func (im *Importer) ImportVHD(ctx context.Context, store *chunkstore.Store, id, 
 	r.Close()
 	var fe *vhd.FormatError
 	if errors.As(err, &fe) {
-		_ = store.DeleteManifest(ctx, id)
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
 	}
 	if err != nil {
 		return nil, err
 	}
+	ok = true
 	return m, nil
 }
 

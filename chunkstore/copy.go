@@ -2,6 +2,7 @@ package chunkstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -30,6 +31,14 @@ type CopyOptions struct {
 // only then written to dst, atomically (see putChunk), so a chunk that is
 // corrupt in src is reported as a *CorruptError and never reaches dst, and
 // a chunk present in dst is complete.
+//
+// A chunk present in dst is trusted only after it is read back and
+// verified: storage may have damaged it since it was written (a scrub
+// finds that too, but perhaps later), and a copy that reported success
+// over it would publish bytes its digest no longer has. A damaged one, or
+// one a scrub noted as damaged, is rewritten from src like a missing one
+// and its note removed. So a re-run reads what dst holds, and writes only
+// what is missing or bad.
 //
 // Copy is safe to repeat and to interrupt: chunks copied before a crash or
 // an error are found present and skipped the next time, so a re-run moves
@@ -63,8 +72,16 @@ func Copy(ctx context.Context, dst, src *Store, id string, m *Manifest, opts Cop
 		}
 	}
 	err = dst.withWriterLock(ctx, func(ctx context.Context) error {
+		noted, err := dst.ListDamaged(ctx)
+		if err != nil {
+			return err
+		}
+		damaged := make(map[Digest]bool, len(noted))
+		for _, d := range noted {
+			damaged[d] = true
+		}
 		if err := forEach(ctx, len(chunks), parallel, func(ctx context.Context, i int) error {
-			written, err := copyChunk(ctx, dst, src, chunks[i])
+			written, err := copyChunk(ctx, dst, src, chunks[i], damaged[chunks[i].Digest])
 			if err != nil {
 				return err
 			}
@@ -80,18 +97,32 @@ func Copy(ctx context.Context, dst, src *Store, id string, m *Manifest, opts Cop
 	return st, err
 }
 
-// copyChunk copies one chunk unless dst has it, and reports whether it did.
-func copyChunk(ctx context.Context, dst, src *Store, c Chunk) (bool, error) {
-	ok, err := dst.hasChunk(ctx, c.Digest)
-	if err != nil || ok {
-		return false, err
-	}
+// copyChunk copies one chunk unless dst has it whole, and reports whether
+// it did. noted says a scrub left a note on the chunk in dst.
+func copyChunk(ctx context.Context, dst, src *Store, c Chunk, noted bool) (bool, error) {
 	buf := getBuf(c.Size)
 	defer putBuf(buf)
+	_, err := dst.readChunk(ctx, c, buf)
+	var corrupt *CorruptError
+	switch {
+	case err == nil && noted:
+		// Good again (rewritten by another copy or an ingest since).
+		return false, dst.ClearDamaged(ctx, c.Digest)
+	case err == nil:
+		return false, nil
+	case errors.Is(err, ErrNotFound), errors.As(err, &corrupt):
+	default:
+		return false, err
+	}
 	data, err := src.readChunk(ctx, c, buf)
 	if err != nil {
 		return false, err
 	}
-	err = dst.writeChunk(ctx, c.Digest, data)
-	return err == nil, err
+	if err := dst.writeChunk(ctx, c.Digest, data); err != nil {
+		return false, err
+	}
+	if corrupt != nil || noted {
+		return true, dst.ClearDamaged(ctx, c.Digest)
+	}
+	return true, nil
 }

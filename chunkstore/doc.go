@@ -12,8 +12,12 @@
 //
 // Nothing unverified passes: every read, Copy and Verify checks each chunk
 // against its digest before handing it on, and reports a mismatch as a
-// *CorruptError. Writes are atomic (putChunk says why), so a chunk present
-// is complete and a manifest present names only chunks that are present.
+// *CorruptError; Copy also reads back the chunks it finds present in its
+// destination, and rewrites a damaged one. Writes are atomic (putChunk says
+// why), so a chunk present is complete and a manifest present names only
+// chunks that are present. Storage may still damage a chunk later: a scrub
+// (CheckChunk, RepairChunk) finds it, and a quarantine note (MarkDamaged)
+// keeps PutManifest from building on it until it is good again.
 //
 // Several processes may share a bucket. Writers (Ingest, Copy, PutManifest)
 // and GC exclude each other through lock objects in the bucket (lock.go);

@@ -123,7 +123,11 @@ func (m *Manifest) unique() (chunks []Chunk, imageBytes []int64) {
 
 // PutManifest stores m under id, replacing any manifest there, after
 // checking that every chunk it names is present in this bucket, so that a
-// stored manifest is always readable. Ingest and Copy store their manifest
+// stored manifest is always readable, and that none has a scrub's note
+// that it is damaged (a *DamagedError): a new image is not built on a
+// chunk known to be bad. The chunks are not read (that would make a copy
+// within a bucket cost as much as the image's size); a damage not found
+// yet is found by the next read, which verifies, or by the next scrub. Ingest and Copy store their manifest
 // themselves; PutManifest is for a manifest over chunks already here (a copy
 // of an image within one bucket, say). It holds a writer lock (see GC).
 func (s *Store) PutManifest(ctx context.Context, id string, m *Manifest) (err error) {
@@ -144,6 +148,9 @@ func (s *Store) PutManifest(ctx context.Context, id string, m *Manifest) (err er
 			}
 			return err
 		}); err != nil {
+			return err
+		}
+		if err := s.CheckDamaged(ctx, m); err != nil {
 			return err
 		}
 		return s.putManifest(ctx, key, m)

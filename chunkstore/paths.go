@@ -19,10 +19,20 @@ import (
 //	│   └── <id>.json                  one image (a disk, a snapshot, one replica of a version):
 //	│                                  a Manifest in JSON; written only after every chunk it names
 //	│                                  is present, so a visible manifest is always readable
+//	├── quarantine/
+//	│   └── sha256/<aa>/<64 hex>       a chunk that a scrub found damaged or missing here: a small
+//	│                                  JSON note (why, when); it stays until the chunk is good again
+//	│                                  (repaired from another bucket, or re-copied), so that every
+//	│                                  node, and a restarted one, refuses to build on the chunk
 //	└── locks/
 //	    ├── writer/<token>             an Ingest, Copy or PutManifest in progress (empty; its
 //	    │                              modification time is refreshed while it runs)
 //	    └── gc/<token>                 a GC pass in progress (the same)
+//
+// A fileblob bucket opened with no_tmp_dir (Galleon's default) also holds,
+// beside any key while it is written, "<key>.<hex nanoseconds>.tmp": the
+// temporary file renamed into place on Close. A process killed mid-write
+// leaves it behind; CollectTemp removes old ones (isTempKey).
 //
 // A chunk key is derived from content, so a chunk that is present is the
 // right content unless storage corrupted it, which every read detects. A
@@ -34,6 +44,8 @@ const (
 	manifestSuffix   = ".json"
 	writerLockPrefix = "locks/writer/"
 	gcLockPrefix     = "locks/gc/"
+	quarantinePrefix = "quarantine/sha256/"
+	tempSuffix       = ".tmp"
 )
 
 // maxIDLen keeps keys well inside every backend's limit (Azure: 1024,
@@ -96,3 +108,35 @@ func parseManifestKey(key string) (string, bool) {
 // writerLockKey and gcLockKey are where a lock with a random token lives.
 func writerLockKey(token string) string { return writerLockPrefix + token }
 func gcLockKey(token string) string     { return gcLockPrefix + token }
+
+// quarantineKey is where the note on a damaged chunk with digest d lives.
+func quarantineKey(d Digest) string {
+	h := d.Hex()
+	return quarantinePrefix + h[:2] + "/" + h
+}
+
+// parseQuarantineKey is quarantineKey backwards.
+func parseQuarantineKey(key string) (Digest, bool) {
+	rest, ok := strings.CutPrefix(key, quarantinePrefix)
+	if !ok {
+		return Digest{}, false
+	}
+	return parseChunkKey(chunksPrefix + rest)
+}
+
+// isTempKey reports whether key is a temporary file that fileblob writes
+// beside a key ("<key>.<hex nanoseconds>.tmp") and renames into place.
+// Nothing this package names ends in ".tmp", so nothing else matches.
+func isTempKey(key string) bool {
+	rest, ok := strings.CutSuffix(key, tempSuffix)
+	i := strings.LastIndexByte(rest, '.')
+	if !ok || i < 0 || i == len(rest)-1 {
+		return false
+	}
+	for _, c := range rest[i+1:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -78,3 +78,36 @@ func TestManifestKey(t *testing.T) {
 		}
 	}
 }
+
+func TestIsTempKey(t *testing.T) {
+	tests := []struct {
+		key  string
+		want bool
+	}{
+		{"chunks/sha256/ab/ab12.18a3f0c2d4e5f601.tmp", true},
+		{"manifests/disk-1.json.18a3f0c2d4e5f601.tmp", true},
+		{"locks/writer/abc.1f.tmp", true},
+		{"x.tmp", false},                // no hex stamp before .tmp
+		{"manifests/a.json.tmp", false}, // "json" is not a hex stamp
+		{"a.18A3.tmp", false},           // fileblob writes lowercase hex
+		{"a.18a3.tmpx", false},
+		{"a..tmp", false},
+		{"chunks/sha256/ab/" + strings.Repeat("ab", 32), false},
+	}
+	for _, tt := range tests {
+		if got := isTempKey(tt.key); got != tt.want {
+			t.Errorf("isTempKey(%q) = %v, want %v", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestQuarantineKey(t *testing.T) {
+	d := Sum([]byte("x"))
+	got, ok := parseQuarantineKey(quarantineKey(d))
+	if !ok || got != d {
+		t.Fatalf("parseQuarantineKey(quarantineKey(%s)) = %s, %v", d, got, ok)
+	}
+	if _, ok := parseQuarantineKey(chunkKey(d)); ok {
+		t.Error("a chunk key parsed as a quarantine key")
+	}
+}

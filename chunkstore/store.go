@@ -149,13 +149,30 @@ func (s *Store) hasChunk(ctx context.Context, d Digest) (bool, error) {
 // commits the block list and s3blob completes the (multipart) upload as the
 // last step; a write that fails or whose context is cancelled before Close
 // leaves nothing under the key.
+//
+// A present chunk that a scrub noted as damaged is written again from
+// data, which is known good, and its note removed: an ingest heals it. A
+// present chunk without a note is trusted, as it is cheap to: reading
+// every deduplicated chunk back would cost Ingest what it saves, and the
+// scrub reads them all anyway.
 func (s *Store) putChunk(ctx context.Context, d Digest, data []byte) (bool, error) {
 	ok, err := s.hasChunk(ctx, d)
-	if err != nil || ok {
+	if err != nil {
 		return false, err
 	}
-	err = s.writeChunk(ctx, d, data)
-	return err == nil, err
+	if ok {
+		noted, err := s.Bucket.Exists(ctx, quarantineKey(d))
+		if err != nil || !noted {
+			return false, err
+		}
+	}
+	if err := s.writeChunk(ctx, d, data); err != nil {
+		return false, err
+	}
+	if ok {
+		return true, s.ClearDamaged(ctx, d)
+	}
+	return true, nil
 }
 
 // writeChunk writes data, whose digest d the caller computed from these

@@ -187,6 +187,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersionID, src *chunkstore.Store, region string, d versionDisk) (*chunkstore.Manifest, error) {
 	own := galleon.VersionManifestID(id, d.name, -1)
 	m, err := src.GetManifest(ctx, own)
+	if err == nil && d.sha256 != "" && m.Digest.String() != d.sha256 {
+		return nil, galleon.Errorf(galleon.CodeInvalidParameter,
+			"The version's own copy of its %s disk in %s is %s, not the %s recorded when it was created.", d.name, region, m.Digest, d.sha256)
+	}
 	if err == nil || !errors.Is(err, chunkstore.ErrNotFound) {
 		return m, err
 	}
@@ -211,7 +215,18 @@ func (r *Reconciler) sourceManifest(ctx context.Context, id galleon.ImageVersion
 		return nil, galleon.Errorf(galleon.CodeInvalidParameter,
 			"The source %s changed since the image version was created: its %s disk is now %s, not %s.", d.source, d.name, m.Digest, d.sha256)
 	}
-	return m, src.PutManifest(ctx, own, m)
+	if err := src.PutManifest(ctx, own, m); err != nil {
+		// A chunk noted damaged is retried like any transient error: the
+		// scrub may repair it from another region meanwhile. The last
+		// attempt fails the version with this reason.
+		var damaged *chunkstore.DamagedError
+		if errors.As(err, &damaged) {
+			return nil, fmt.Errorf("the source %s is damaged in %s: chunk %s of its %s disk failed verification (%s)",
+				d.source, region, damaged.Digest, d.name, damaged.Reason)
+		}
+		return nil, err
+	}
+	return m, nil
 }
 
 // sourceContent names the manifest holding a source's bytes for one disk
@@ -381,12 +396,10 @@ func (r *Reconciler) replicateRegion(ctx context.Context, id galleon.ImageVersio
 		dst := r.store(region, n)
 		for name, m := range manifests {
 			rid := galleon.VersionManifestID(id, name, n)
-			if _, err := dst.GetManifest(ctx, rid); err == nil {
-				mu.Lock()
-				done += m.Size
-				mu.Unlock()
-				continue
-			}
+			// No shortcut for a replica whose manifest is present: Copy
+			// reads back every chunk it finds in dst (storage may have
+			// damaged one since), rewrites a bad one from src, and stores
+			// the manifest of the bytes this version publishes.
 			base := done
 			_, err := chunkstore.Copy(ctx, dst, src, rid, m, chunkstore.CopyOptions{Progress: func(b int64) {
 				mu.Lock()

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Directory", testDirectory},
 		{"EndedSessions", testEndedSessions},
 		{"SoftDelete", testSoftDelete},
+		{"ContentOwners", testContentOwners},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

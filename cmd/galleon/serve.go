@@ -63,6 +63,11 @@ type Config struct {
 	// GCInterval is how often the region stores' unreferenced chunks are
 	// collected; zero disables collection.
 	GCInterval time.Duration
+	// ScrubInterval is how often every chunk of every region store is read
+	// back, verified and repaired; zero disables scrubbing.
+	ScrubInterval time.Duration
+	// ScrubRate bounds the bytes a second a scrub pass reads; zero: no bound.
+	ScrubRate int64
 	// ImportAllowHosts are the hosts, addresses and networks that VHD
 	// imports may reach although they are not public (netguard.NewPolicy).
 	ImportAllowHosts []string
@@ -127,6 +132,8 @@ func addServeFlags(f *pflag.FlagSet, c *Config) {
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&c.WorkLease, "work-lease", 30*time.Second, "how long a node's claim on background work lasts unrenewed; a crashed node's work waits this long")
 	f.DurationVar(&c.GCInterval, "gc-interval", 15*time.Minute, "how often chunks no image refers to any more are deleted from the region stores; 0 disables")
+	f.DurationVar(&c.ScrubInterval, "scrub-interval", 24*time.Hour, "how often every chunk of every region store is read back, verified against its sha256 and repaired from another region's copy; 0 disables")
+	f.Int64Var(&c.ScrubRate, "scrub-rate", 50<<20, "bytes per second a scrub pass may read (its repairs included); 0 for no bound")
 	f.IntVar(&c.WorkMaxAttempts, "work-max-attempts", 10, "how often a long-running operation is tried (with backoff 1s, 2s, 4s, … up to 1m) before a transient error fails it")
 	f.StringSliceVar(&c.ImportAllowHosts, "import-allow-hosts", nil, "hosts VHD imports (sourceUri, blobUri, a version's source uri) may fetch from although they are not public; "+
 		"loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses are refused by default. "+
@@ -158,6 +165,7 @@ type Main struct {
 	Metrics     *prometheus.Registry
 	Collector   *replication.Collector
 	Purger      *operations.Purger
+	Scrubber    *replication.Scrubber
 	Blobs       *blobapi.Server
 	Graph       *graph.Server
 	Portal      *portal.Server
@@ -366,20 +374,31 @@ func (m *Main) Open(ctx context.Context) error {
 		Help: "Bytes of chunks no image referred to, deleted from the region stores by garbage collection.",
 	}, []string{"region"})
 	m.Metrics.MustRegister(gcBytes)
-	m.Collector = &replication.Collector{Regions: stores, Interval: c.GCInterval, Logger: m.Logger,
+	tidied := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "galleon_chunk_gc_orphans_total",
+		Help: "Manifests no resource owned and stale temporary files, deleted from the region stores by garbage collection.",
+	}, []string{"region", "kind"})
+	m.Metrics.MustRegister(tidied)
+	m.Collector = &replication.Collector{Regions: stores, Interval: c.GCInterval, Logger: m.Logger, Owners: m.Store,
 		Collected: func(region string, st chunkstore.GCStats) {
 			gcBytes.WithLabelValues(region).Add(float64(st.BytesDeleted))
+		},
+		Tidied: func(region string, manifests, temps int, _ int64) {
+			tidied.WithLabelValues(region, "manifest").Add(float64(manifests))
+			tidied.WithLabelValues(region, "temp").Add(float64(temps))
 		}}
 	// Expired soft-deleted versions are purged within a minute (one
 	// indexed query when there are none), before the collector can count
 	// their chunks as garbage.
 	m.Purger = &operations.Purger{Store: m.Store, Data: disks, Interval: time.Minute, Logger: m.Logger}
+	m.Scrubber = &replication.Scrubber{Store: m.Store, Regions: stores, Interval: c.ScrubInterval, Rate: c.ScrubRate,
+		SubscriptionID: m.Credentials.SubscriptionID, Metrics: replication.NewScrubMetrics(m.Metrics), Logger: m.Logger}
 	if err := m.Runner.Open(); err != nil {
 		return err
 	}
 	m.Collector.Start()
 	m.Purger.Start()
-	return nil
+	return m.Scrubber.Open()
 }
 
 // sharedTLS returns this node's TLS material, signed by the installation's
@@ -528,6 +547,9 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.Collector != nil {
 		m.Collector.Stop()
+	}
+	if m.Scrubber != nil {
+		errs = append(errs, m.Scrubber.Close())
 	}
 	if m.Purger != nil {
 		m.Purger.Stop()
