@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,112 @@ import (
 
 	"github.com/galleon-project/galleon"
 )
+
+// testDeleteResourceAssignments holds every delete of a resource to
+// removing, in its transaction, the role assignments at the resource's
+// scope and below it, and only those: a new resource of the same name
+// starts with no access granted, and a sibling whose name extends the
+// deleted one's keeps its own.
+func testDeleteResourceAssignments(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rg")
+	reader := galleon.RoleDefinitionID(f.Sub, galleon.RoleReader)
+	putManagedImage := func(id galleon.DiskID) error {
+		_, _, err := f.Store.PutManagedImage(ctx(), id, func(*galleon.ManagedImage) (*galleon.ManagedImage, error) {
+			return &galleon.ManagedImage{ID: id, Location: "eastus", Properties: galleon.ManagedImageProperties{ProvisioningState: galleon.ProvisioningSucceeded}}, nil
+		})
+		return err
+	}
+	for _, tt := range []struct {
+		name string
+		// put creates the resource named n and returns its scope and a
+		// scope below it (empty when nothing lies below).
+		put func(t *testing.T, n string) (scope, below string)
+		del func(n string) (bool, error)
+	}{
+		{"Gallery", func(t *testing.T, n string) (string, string) {
+			g := f.MustPutGallery(t, "rg", n)
+			return g.ID.String(), g.ID.String() + "/images/not-yet"
+		}, func(n string) (bool, error) { return f.Store.DeleteGallery(ctx(), f.Gallery("rg", n)) }},
+		{"ImageDefinition", func(t *testing.T, n string) (string, string) {
+			if _, err := f.Store.GetGallery(ctx(), f.Gallery("rg", "holder")); err != nil {
+				f.MustPutGallery(t, "rg", "holder")
+			}
+			d := f.MustPutImage(t, "rg", "holder", n)
+			return d.ID.String(), d.ID.String() + "/versions/1.0.0"
+		}, func(n string) (bool, error) { return f.Store.DeleteImageDefinition(ctx(), f.Image("rg", "holder", n)) }},
+		{"ImageVersion", func(t *testing.T, n string) (string, string) {
+			if _, err := f.Store.GetImageDefinition(ctx(), f.Image("rg", "holder", "vimg")); err != nil {
+				if _, err := f.Store.GetGallery(ctx(), f.Gallery("rg", "holder")); err != nil {
+					f.MustPutGallery(t, "rg", "holder")
+				}
+				f.MustPutImage(t, "rg", "holder", "vimg")
+			}
+			id := f.Version("rg", "holder", "vimg", n)
+			if _, _, err := f.PutVersion(id, "x"); err != nil {
+				t.Fatal(err)
+			}
+			return id.String(), ""
+		}, func(n string) (bool, error) {
+			return f.Store.DeleteImageVersion(ctx(), f.Version("rg", "holder", "vimg", n))
+		}},
+		{"Disk", func(t *testing.T, n string) (string, string) {
+			id := f.Disk("rg", galleon.TypeDisk, n)
+			if _, _, err := f.PutDisk(id, 1); err != nil {
+				t.Fatal(err)
+			}
+			return id.String(), ""
+		}, func(n string) (bool, error) { return f.Store.DeleteDisk(ctx(), f.Disk("rg", galleon.TypeDisk, n)) }},
+		{"Snapshot", func(t *testing.T, n string) (string, string) {
+			id := f.Disk("rg", galleon.TypeSnapshot, n)
+			if _, _, err := f.PutDisk(id, 1); err != nil {
+				t.Fatal(err)
+			}
+			return id.String(), ""
+		}, func(n string) (bool, error) { return f.Store.DeleteDisk(ctx(), f.Disk("rg", galleon.TypeSnapshot, n)) }},
+		{"ManagedImage", func(t *testing.T, n string) (string, string) {
+			id := f.Disk("rg", galleon.TypeManagedImage, n)
+			if err := putManagedImage(id); err != nil {
+				t.Fatal(err)
+			}
+			return id.String(), ""
+		}, func(n string) (bool, error) {
+			return f.Store.DeleteManagedImage(ctx(), f.Disk("rg", galleon.TypeManagedImage, n))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			name := strings.ToLower(tt.name)
+			scope, below := tt.put(t, name)
+			sibling, _ := tt.put(t, name+"2")
+			principal := "user-" + uuid.NewString()
+			for _, sc := range []string{scope, sibling, below} {
+				if sc == "" {
+					continue
+				}
+				a := &galleon.RoleAssignment{Name: uuid.NewString(), Scope: sc, RoleDefinitionID: reader, PrincipalID: principal,
+					PrincipalType: galleon.PrincipalUser, CreatedOn: time.Now().UTC().Truncate(time.Millisecond), CreatedBy: "test"}
+				if _, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil {
+					t.Fatalf("CreateRoleAssignment(%s): %v", sc, err)
+				}
+			}
+			if ok, err := tt.del(name); err != nil || !ok {
+				t.Fatalf("deleting %s: %v, %v", scope, ok, err)
+			}
+			tt.put(t, name) // the same name again
+			ras, err := f.Store.ListRoleAssignmentsForPrincipals(ctx(), []string{principal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for _, a := range ras {
+				left = append(left, a.Scope)
+			}
+			if !slices.Equal(left, []string{sibling}) {
+				t.Errorf("assignments after deleting and recreating %s: %v, want only the sibling's %s", scope, left, sibling)
+			}
+		})
+	}
+}
 
 func testRoles(t *testing.T, open Opener) {
 	f := MustFixture(t, open)

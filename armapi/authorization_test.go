@@ -11,7 +11,8 @@ import (
 	"github.com/galleon-project/galleon"
 )
 
-// do sends method to path (api-version added) as the caller with token
+// do sends method to path (api-version 2022-04-01 added when it has
+// none) as the caller with token
 // and returns the status and the body.
 func (f *listFixture) do(t *testing.T, method, token, path string, body any) (int, string) {
 	t.Helper()
@@ -25,11 +26,10 @@ func (f *listFixture) do(t *testing.T, method, token, path string, body any) (in
 	} else {
 		rd = strings.NewReader("")
 	}
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
+	if !strings.Contains(path, "api-version=") {
+		path += "?api-version=2022-04-01"
 	}
-	req := httptest.NewRequest(method, path+sep+"api-version=2022-04-01", rd)
+	req := httptest.NewRequest(method, path, rd)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -146,6 +146,38 @@ func TestServer_RoleDefinitionWrites(t *testing.T) {
 			}
 			if tt.after != nil {
 				tt.after(t)
+			}
+		})
+	}
+}
+
+// TestServer_DeleteTakesAssignments: a role assignment at a deleted
+// resource's scope does not come back with a new resource of the same
+// name.
+func TestServer_DeleteTakesAssignments(t *testing.T) {
+	f := newListFixture(t)
+	for _, tt := range []struct {
+		name, path, body string
+	}{
+		{"Gallery", f.Gallery("rg", "gal2").String() + "?api-version=2025-03-03", `{"location":"eastus"}`},
+		{"Disk", f.Disk("rg", galleon.TypeDisk, "disk2").String() + "?api-version=2023-04-02",
+			`{"location":"eastus","properties":{"creationData":{"createOption":"Upload","uploadSizeBytes":20972032}}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scope, _, _ := strings.Cut(tt.path, "?")
+			token := "reader-of-" + tt.name
+			f.addPrincipal(t, token, galleon.RoleReader, scope)
+			if code, body := f.do(t, http.MethodGet, token, tt.path, nil); code != http.StatusOK {
+				t.Fatalf("the reader reading %s: %d %s", scope, code, body)
+			}
+			if code, body := f.do(t, http.MethodDelete, "publisher", tt.path, nil); code != http.StatusOK && code != http.StatusNoContent && code != http.StatusAccepted {
+				t.Fatalf("deleting %s: %d %s", scope, code, body)
+			}
+			if code, body := f.do(t, http.MethodPut, "publisher", tt.path, json.RawMessage(tt.body)); code != http.StatusCreated && code != http.StatusOK {
+				t.Fatalf("recreating %s: %d %s", scope, code, body)
+			}
+			if code, body := f.do(t, http.MethodGet, token, tt.path, nil); code != http.StatusForbidden {
+				t.Errorf("the old reader reading the new %s: %d %s, want 403", scope, code, body)
 			}
 		})
 	}
