@@ -2,6 +2,7 @@ package armapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -457,14 +458,9 @@ func roleDefinitionNotFound(guid string) error {
 	return galleon.Errorf(galleon.CodeRoleDefinitionNotFound, "The specified role definition with ID '%s' does not exist.", guid)
 }
 
-// storedCustomRole returns the custom role stored under guid, or nil.
-func (s *Server) storedCustomRole(ctx context.Context, guid string) (*galleon.RoleDefinition, error) {
-	d, err := s.Store.GetRoleDefinition(ctx, guid)
-	if galleon.ErrorCode(err) == galleon.CodeRoleDefinitionNotFound {
-		return nil, nil
-	}
-	return d, err
-}
+// errNotHere stops the delete of a role that exists at scopes unrelated
+// to the path's: there, it is not found.
+var errNotHere = errors.New("the role definition is not at this scope")
 
 // putRoleDefinition creates or replaces a custom role, as Azure decides it
 // and then stricter:
@@ -511,24 +507,9 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 			return galleon.Errorf(galleon.CodeRoleDefinitionExists, "A built-in role with the same name '%s' already exists.", p.RoleName)
 		}
 	}
-	stored, err := s.storedCustomRole(r.Context(), guid)
-	if err != nil {
-		return err
-	}
-	if stored != nil && !visibleAt(stored, parentScope(r.id)) {
-		return galleon.Errorf(galleon.CodeRoleDefinitionIDExists,
-			"A role definition with the ID '%s' already exists at another scope; a role definition's ID cannot be reused at scope '%s'.", guid, parentScope(r.id))
-	}
 	perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
 	if err != nil {
 		return err
-	}
-	if stored != nil {
-		for _, sc := range stored.AssignableScopes {
-			if !perms.Allows(typeRoleDefinition+"/write", sc) {
-				return galleon.Denied(r.principal, typeRoleDefinition+"/write", sc)
-			}
-		}
 	}
 	d := &galleon.RoleDefinition{ID: guid, RoleName: p.RoleName, Description: p.Description, RoleType: galleon.CustomRole,
 		Permissions: p.Permissions, CreatedOn: s.now(), CreatedBy: r.principal.ObjectID}
@@ -549,7 +530,24 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 				r.principal.DisplayIdentity(), r.principal.ObjectID, d.RoleName, sc)
 		}
 	}
-	created, err := s.Store.PutRoleDefinition(r.Context(), d, r.id.SubscriptionID)
+	// What is stored decides in the store's transaction, so that a role
+	// created meanwhile under this id is checked too.
+	path := parentScope(r.id)
+	created, err := s.Store.PutRoleDefinition(r.Context(), d, r.id.SubscriptionID, func(stored *galleon.RoleDefinition) error {
+		if stored == nil {
+			return nil
+		}
+		if !visibleAt(stored, path) {
+			return galleon.Errorf(galleon.CodeRoleDefinitionIDExists,
+				"A role definition with the ID '%s' already exists at another scope; a role definition's ID cannot be reused at scope '%s'.", guid, path)
+		}
+		for _, sc := range stored.AssignableScopes {
+			if !perms.Allows(typeRoleDefinition+"/write", sc) {
+				return galleon.Denied(r.principal, typeRoleDefinition+"/write", sc)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -575,24 +573,25 @@ func (s *Server) deleteRoleDefinition(w http.ResponseWriter, r *request) error {
 	if _, ok := authz.BuiltInByGUID(guid); ok {
 		return galleon.Errorf(galleon.CodeAuthorizationFailed, "The built-in role '%s' cannot be deleted.", guid)
 	}
-	stored, err := s.storedCustomRole(r.Context(), guid)
-	if err != nil {
-		return err
-	}
-	if stored == nil || !visibleAt(stored, parentScope(r.id)) {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
 	perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
 	if err != nil {
 		return err
 	}
-	for _, sc := range stored.AssignableScopes {
-		if !perms.Allows(typeRoleDefinition+"/delete", sc) {
-			return galleon.Denied(r.principal, typeRoleDefinition+"/delete", sc)
+	path := parentScope(r.id)
+	d, err := s.Store.DeleteRoleDefinition(r.Context(), guid, func(stored *galleon.RoleDefinition) error {
+		if !visibleAt(stored, path) {
+			return errNotHere
 		}
+		for _, sc := range stored.AssignableScopes {
+			if !perms.Allows(typeRoleDefinition+"/delete", sc) {
+				return galleon.Denied(r.principal, typeRoleDefinition+"/delete", sc)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errNotHere) {
+		d, err = nil, nil
 	}
-	d, err := s.Store.DeleteRoleDefinition(r.Context(), guid)
 	if err != nil {
 		return err
 	}

@@ -199,15 +199,15 @@ func testRoles(t *testing.T, open Opener) {
 		d := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "Gallery Publisher", RoleType: galleon.CustomRole,
 			Permissions:      []galleon.RolePermission{{Actions: []string{"Microsoft.Compute/galleries/*"}, NotActions: []string{"Microsoft.Compute/galleries/delete"}}},
 			AssignableScopes: []string{sub}}
-		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub); err != nil || !created {
+		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub, nil); err != nil || !created {
 			t.Fatalf("create: %v, %v", created, err)
 		}
 		d.Description = "updated"
-		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub); err != nil || created {
+		if created, err := f.Store.PutRoleDefinition(ctx(), d, f.Sub, nil); err != nil || created {
 			t.Fatalf("update: %v, %v", created, err)
 		}
 		same := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "gallery publisher", RoleType: galleon.CustomRole}
-		_, err := f.Store.PutRoleDefinition(ctx(), same, f.Sub)
+		_, err := f.Store.PutRoleDefinition(ctx(), same, f.Sub, nil)
 		wantCode(t, "another role of the same name", err, galleon.CodeRoleDefinitionExists)
 		got, err := f.Store.GetRoleDefinition(ctx(), d.ID)
 		if err != nil || got.Description != "updated" || got.Permissions[0].NotActions[0] != "Microsoft.Compute/galleries/delete" {
@@ -220,12 +220,39 @@ func testRoles(t *testing.T, open Opener) {
 		if _, err := f.Store.CreateRoleAssignment(ctx(), a); err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.Store.DeleteRoleDefinition(ctx(), d.ID)
+		_, err = f.Store.DeleteRoleDefinition(ctx(), d.ID, nil)
 		wantCode(t, "deleting an assigned role", err, galleon.CodeRoleDefinitionHasAssignments)
 		if _, err := f.Store.DeleteRoleAssignment(ctx(), a.Name); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := f.Store.DeleteRoleDefinition(ctx(), d.ID); err != nil || got == nil {
+		// A check sees what is stored, in the transaction, and its refusal
+		// writes nothing.
+		refuse := galleon.Errorf(galleon.CodeAuthorizationFailed, "no")
+		var seen *galleon.RoleDefinition
+		wider := *d
+		wider.Permissions = []galleon.RolePermission{{Actions: []string{"*"}}}
+		_, err = f.Store.PutRoleDefinition(ctx(), &wider, f.Sub, func(stored *galleon.RoleDefinition) error { seen = stored; return refuse })
+		wantCode(t, "a refused put", err, galleon.CodeAuthorizationFailed)
+		if seen == nil || seen.Description != "updated" {
+			t.Errorf("the put's check saw %+v, want the stored role", seen)
+		}
+		if got, _ := f.Store.GetRoleDefinition(ctx(), d.ID); got == nil || got.Permissions[0].Actions[0] != "Microsoft.Compute/galleries/*" {
+			t.Errorf("a refused put changed the role: %+v", got)
+		}
+		fresh := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "fresh", RoleType: galleon.CustomRole, AssignableScopes: []string{sub}}
+		seen = d
+		if created, err := f.Store.PutRoleDefinition(ctx(), fresh, f.Sub, func(stored *galleon.RoleDefinition) error { seen = stored; return nil }); err != nil || !created || seen != nil {
+			t.Errorf("creating with a check: %v, %v; the check saw %+v, want nil", created, err, seen)
+		}
+		_, err = f.Store.DeleteRoleDefinition(ctx(), d.ID, func(stored *galleon.RoleDefinition) error { seen = stored; return refuse })
+		wantCode(t, "a refused delete", err, galleon.CodeAuthorizationFailed)
+		if _, err := f.Store.GetRoleDefinition(ctx(), d.ID); err != nil || seen == nil || seen.ID != d.ID {
+			t.Errorf("after a refused delete: %v; the check saw %+v", err, seen)
+		}
+		if _, err := f.Store.DeleteRoleDefinition(ctx(), fresh.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.Store.DeleteRoleDefinition(ctx(), d.ID, nil); err != nil || got == nil {
 			t.Fatalf("DeleteRoleDefinition() = %+v, %v", got, err)
 		}
 		_, err = f.Store.GetRoleDefinition(ctx(), d.ID)
