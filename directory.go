@@ -136,6 +136,10 @@ const (
 	FieldUserType              = "userType"
 	FieldAppID                 = "appId"
 	FieldServicePrincipalNames = "servicePrincipalNames"
+	// FieldTenantID is not a Graph filter a client may send: Graph adds
+	// it (tenantId eq the caller's tenant) to every list it serves, so
+	// that each tenant sees only its own directory.
+	FieldTenantID = "tenantId"
 )
 
 // FilterClause is one condition of a DirectoryFilter.
@@ -217,7 +221,8 @@ type DirectoryAdminStore interface {
 	DeleteGroup(ctx context.Context, objectID string) (bool, error)
 	// AddGroupMember adds a user, group or service principal to a group;
 	// Conflict when it is a member already, ResourceNotFound when either
-	// is missing, InvalidParameter for a group added to itself.
+	// is missing or the member is of another tenant than the group,
+	// InvalidParameter for a group added to itself.
 	AddGroupMember(ctx context.Context, groupID, memberID string) error
 	// RemoveGroupMember reports whether memberID was a direct member.
 	RemoveGroupMember(ctx context.Context, groupID, memberID string) (bool, error)
@@ -259,8 +264,8 @@ type DirectoryAdminStore interface {
 	// creates that guest user first, in one transaction.
 	CreateInvitation(ctx context.Context, inv *Invitation, guest *DirectoryUser) error
 	GetInvitation(ctx context.Context, id string) (*Invitation, error)
-	// ListInvitations lists invitations, newest first.
-	ListInvitations(ctx context.Context, page Page) ([]Invitation, string, error)
+	// ListInvitations lists the invitations of one tenant's guests, newest first.
+	ListInvitations(ctx context.Context, tenantID string, page Page) ([]Invitation, string, error)
 	// UpdateInvitation changes an invitation inside one transaction (a
 	// resend gives it a new TokenID and expiry).
 	UpdateInvitation(ctx context.Context, id string, update Update[Invitation]) (*Invitation, error)

@@ -40,6 +40,7 @@ const (
 	CodeRoleDefinitionNotFound       = "RoleDefinitionDoesNotExist"
 	CodeRoleDefinitionHasAssignments = "RoleDefinitionHasAssignments"
 	CodeRoleDefinitionExists         = "RoleDefinitionWithSameNameExists"
+	CodeRoleDefinitionIDExists       = "RoleDefinitionWithSameIdExists"
 	CodeInvalidRoleDefinitionID      = "InvalidRoleDefinitionId"
 	CodePrincipalNotFound            = "PrincipalNotFound"
 	CodeInternal                     = "InternalServerError"

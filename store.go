@@ -254,14 +254,18 @@ type RoleAssignmentStore interface {
 	// it, and when below is set, those under it too.
 	ListRoleAssignmentsAtScope(ctx context.Context, scope string, below bool) ([]RoleAssignment, error)
 	// PutRoleDefinition creates or replaces a custom role; another role
-	// with the same name is RoleDefinitionWithSameNameExists.
-	PutRoleDefinition(ctx context.Context, d *RoleDefinition, subscriptionID string) (created bool, err error)
+	// with the same name is RoleDefinitionWithSameNameExists. check, when
+	// not nil, sees the stored role (nil when there is none) inside the
+	// transaction and refuses the write by returning an error.
+	PutRoleDefinition(ctx context.Context, d *RoleDefinition, subscriptionID string, check func(stored *RoleDefinition) error) (created bool, err error)
 	// GetRoleDefinition returns a custom role by GUID, or RoleDefinitionDoesNotExist.
 	GetRoleDefinition(ctx context.Context, guid string) (*RoleDefinition, error)
 	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
 	// DeleteRoleDefinition deletes a custom role and returns it (nil when
-	// absent); RoleDefinitionHasAssignments while it is assigned.
-	DeleteRoleDefinition(ctx context.Context, guid string) (*RoleDefinition, error)
+	// absent); RoleDefinitionHasAssignments while it is assigned. check,
+	// when not nil, sees the stored role inside the transaction and
+	// refuses the delete by returning an error.
+	DeleteRoleDefinition(ctx context.Context, guid string, check func(stored *RoleDefinition) error) (*RoleDefinition, error)
 	// AppendAudit records an event; ListAudit pages through a
 	// subscription's events, newest first.
 	AppendAudit(ctx context.Context, e *AuditEvent) error

@@ -2,6 +2,7 @@ package armapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -438,14 +439,42 @@ func visibleAt(d *galleon.RoleDefinition, scope string) bool {
 }
 
 func (s *Server) getRoleDefinition(w http.ResponseWriter, r *request) error {
-	d, err := s.lookupRole(r.Context(), strings.ToLower(r.id.Name))
+	guid := strings.ToLower(r.id.Name)
+	d, err := s.lookupRole(r.Context(), guid)
 	if err != nil {
 		return err
+	}
+	// A custom role exists only where it can be assigned: read through a
+	// scope unrelated to its assignable scopes (another subscription), it
+	// is not there.
+	if d.RoleType == galleon.CustomRole && !visibleAt(d, parentScope(r.id)) {
+		return roleDefinitionNotFound(guid)
 	}
 	writeJSON(w, http.StatusOK, toRoleDefinitionJSON(r.id.SubscriptionID, d))
 	return nil
 }
 
+func roleDefinitionNotFound(guid string) error {
+	return galleon.Errorf(galleon.CodeRoleDefinitionNotFound, "The specified role definition with ID '%s' does not exist.", guid)
+}
+
+// errNotHere stops the delete of a role that exists at scopes unrelated
+// to the path's: there, it is not found.
+var errNotHere = errors.New("the role definition is not at this scope")
+
+// putRoleDefinition creates or replaces a custom role, as Azure decides it
+// and then stricter:
+//   - the caller needs roleDefinitions/write at every assignable scope of
+//     the stored role (if any) and of the new one, so that a role used at
+//     a subscription cannot be rewritten by someone who administers only
+//     one gallery of it, whatever the path says;
+//   - a role's id belongs to the scopes it is assignable at: a PUT through
+//     a path unrelated to them (another subscription, a sibling group) is
+//     refused rather than take the role over;
+//   - nobody grants more than they hold: the new role's actions and data
+//     actions must lie within what the caller holds at each of its
+//     assignable scopes, as for role assignments (authz Holds). Widening
+//     a role widens every assignment of it, so this is the same rule.
 func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 	var body struct {
 		Properties roleDefinitionPropertiesJSON `json:"properties"`
@@ -468,6 +497,8 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.type", "Only roles of type CustomRole can be created.")
 	case len(p.AssignableScopes) == 0:
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.assignableScopes", "A custom role needs at least one assignable scope.")
+	case len(p.AssignableScopes) > maxAssignableScopes:
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.assignableScopes", "A custom role has at most %d assignable scopes.", maxAssignableScopes)
 	case len(p.Permissions) == 0:
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.permissions", "A custom role needs a permission block.")
 	}
@@ -480,7 +511,8 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	var scopes []string
+	d := &galleon.RoleDefinition{ID: guid, RoleName: p.RoleName, Description: p.Description, RoleType: galleon.CustomRole,
+		Permissions: p.Permissions, CreatedOn: s.now(), CreatedBy: r.principal.ObjectID}
 	for _, sc := range p.AssignableScopes {
 		sc = canonicalScope(sc)
 		if err := s.checkScopeExists(r.Context(), sc); err != nil {
@@ -489,11 +521,33 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 		if !perms.Allows(typeRoleDefinition+"/write", sc) {
 			return galleon.Denied(r.principal, typeRoleDefinition+"/write", sc)
 		}
-		scopes = append(scopes, sc)
+		d.AssignableScopes = append(d.AssignableScopes, sc)
 	}
-	d := &galleon.RoleDefinition{ID: guid, RoleName: p.RoleName, Description: p.Description, RoleType: galleon.CustomRole,
-		Permissions: p.Permissions, AssignableScopes: scopes, CreatedOn: s.now(), CreatedBy: r.principal.ObjectID}
-	created, err := s.Store.PutRoleDefinition(r.Context(), d, r.id.SubscriptionID)
+	for _, sc := range d.AssignableScopes {
+		if !perms.Holds(d, sc) {
+			return galleon.Errorf(galleon.CodeAuthorizationFailed,
+				"The client '%s' with object id '%s' cannot write the role '%s' assignable at scope '%s': it grants permissions the client does not hold there, and no one can grant more than they hold.",
+				r.principal.DisplayIdentity(), r.principal.ObjectID, d.RoleName, sc)
+		}
+	}
+	// What is stored decides in the store's transaction, so that a role
+	// created meanwhile under this id is checked too.
+	path := parentScope(r.id)
+	created, err := s.Store.PutRoleDefinition(r.Context(), d, r.id.SubscriptionID, func(stored *galleon.RoleDefinition) error {
+		if stored == nil {
+			return nil
+		}
+		if !visibleAt(stored, path) {
+			return galleon.Errorf(galleon.CodeRoleDefinitionIDExists,
+				"A role definition with the ID '%s' already exists at another scope; a role definition's ID cannot be reused at scope '%s'.", guid, path)
+		}
+		for _, sc := range stored.AssignableScopes {
+			if !perms.Allows(typeRoleDefinition+"/write", sc) {
+				return galleon.Denied(r.principal, typeRoleDefinition+"/write", sc)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -505,12 +559,39 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// maxAssignableScopes bounds a custom role's assignable scopes (Azure
+// allows a few thousand); each costs a check on every write.
+const maxAssignableScopes = 100
+
+// deleteRoleDefinition deletes a custom role. The caller needs
+// roleDefinitions/delete at every scope the role is assignable at, not
+// only at the path's: a role of the whole subscription is not deleted by
+// the administrator of one gallery in it. Through a path unrelated to
+// its scopes, the role is not there (204, nothing deleted).
 func (s *Server) deleteRoleDefinition(w http.ResponseWriter, r *request) error {
 	guid := strings.ToLower(r.id.Name)
 	if _, ok := authz.BuiltInByGUID(guid); ok {
 		return galleon.Errorf(galleon.CodeAuthorizationFailed, "The built-in role '%s' cannot be deleted.", guid)
 	}
-	d, err := s.Store.DeleteRoleDefinition(r.Context(), guid)
+	perms, err := s.Authorizer.Permissions(r.Context(), r.principal)
+	if err != nil {
+		return err
+	}
+	path := parentScope(r.id)
+	d, err := s.Store.DeleteRoleDefinition(r.Context(), guid, func(stored *galleon.RoleDefinition) error {
+		if !visibleAt(stored, path) {
+			return errNotHere
+		}
+		for _, sc := range stored.AssignableScopes {
+			if !perms.Allows(typeRoleDefinition+"/delete", sc) {
+				return galleon.Denied(r.principal, typeRoleDefinition+"/delete", sc)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errNotHere) {
+		d, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}

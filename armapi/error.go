@@ -43,6 +43,7 @@ var statusByCode = map[string]int{
 	galleon.CodeRoleDefinitionNotFound:       http.StatusNotFound,
 	galleon.CodeRoleDefinitionHasAssignments: http.StatusConflict,
 	galleon.CodeRoleDefinitionExists:         http.StatusConflict,
+	galleon.CodeRoleDefinitionIDExists:       http.StatusConflict,
 	galleon.CodeInvalidRoleDefinitionID:      http.StatusBadRequest,
 	galleon.CodePrincipalNotFound:            http.StatusBadRequest,
 	galleon.CodeInternal:                     http.StatusInternalServerError,

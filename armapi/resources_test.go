@@ -140,7 +140,7 @@ func TestServer_ListResources(t *testing.T) {
 	custom := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "Snapshot reader", RoleType: galleon.CustomRole,
 		Permissions:      []galleon.RolePermission{{Actions: []string{"Microsoft.Compute/snapshots/read"}}},
 		AssignableScopes: []string{pub}}
-	if _, err := f.Store.PutRoleDefinition(context.Background(), custom, f.Sub); err != nil {
+	if _, err := f.Store.PutRoleDefinition(context.Background(), custom, f.Sub, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.addPrincipal(t, "snapshots", custom.ID, pub)

@@ -80,7 +80,7 @@ func seedAssignments(b *testing.B, store *sqlstore.DB, sub string) (galleon.Prin
 	custom := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "Bench role", RoleType: galleon.CustomRole,
 		Permissions:      []galleon.RolePermission{{Actions: []string{"Microsoft.Compute/galleries/*"}, NotActions: []string{"Microsoft.Compute/galleries/delete"}}},
 		AssignableScopes: []string{galleon.SubscriptionScope(sub)}}
-	if _, err := store.PutRoleDefinition(ctx, custom, sub); err != nil {
+	if _, err := store.PutRoleDefinition(ctx, custom, sub, nil); err != nil {
 		b.Fatal(err)
 	}
 	roles := []string{galleon.RoleReader, galleon.RoleContributor, custom.ID, galleon.RoleComputeGallerySharingAdmin}

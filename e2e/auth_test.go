@@ -123,6 +123,9 @@ func TestAuthentication(t *testing.T) {
 		{"OtherKey", sign(t, otherKey, kid, with(func(jwt.MapClaims) {}))},
 		{"AlgNone", noneToken},
 		{"OtherAudience", sign(t, key, kid, with(func(c jwt.MapClaims) { c["aud"] = "https://vault.azure.net" }))},
+		// Graph's audience is the server's URL, which this server mints
+		// tokens for; ARM refuses them all the same.
+		{"GraphAudience", graphToken(t, s)},
 		{"OtherIssuer", sign(t, key, kid, with(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/x/v2.0" }))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +141,13 @@ func TestAuthentication(t *testing.T) {
 			}
 		})
 	}
+	// And the other way round: Graph refuses a token obtained for ARM.
+	t.Run("ARMTokenAtGraph", func(t *testing.T) {
+		code, _, body := s.Do(t, "GET", "/v1.0/users", good, nil)
+		if code != 401 || errorCode(body) != "InvalidAuthenticationToken" {
+			t.Fatalf("got %d %v, want 401 InvalidAuthenticationToken", code, body)
+		}
+	})
 
 	tokenRequest := func(clientID, secret string) int {
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},

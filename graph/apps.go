@@ -36,7 +36,7 @@ func (s *Server) routeApplications(w http.ResponseWriter, r *http.Request, seg [
 			if err != nil {
 				return err
 			}
-			apps, n, err := s.Store.ListApplications(ctx, f, page)
+			apps, n, err := s.dir(ctx).ListApplications(ctx, f, page)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ func (s *Server) routeApplications(w http.ResponseWriter, r *http.Request, seg [
 		if err := requireReader(ctx); err != nil {
 			return err
 		}
-		a, err := s.Store.GetApplication(ctx, id)
+		a, err := s.dir(ctx).GetApplication(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Server) routeApplications(w http.ResponseWriter, r *http.Request, seg [
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		if _, err := s.Store.GetApplication(ctx, id); err != nil {
+		if _, err := s.dir(ctx).GetApplication(ctx, id); err != nil {
 			return err
 		}
 		var b map[string]any
@@ -85,7 +85,7 @@ func (s *Server) routeApplications(w http.ResponseWriter, r *http.Request, seg [
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		ok, err := s.Store.DeleteApplication(ctx, id)
+		ok, err := s.dir(ctx).DeleteApplication(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Server) routeApplications(w http.ResponseWriter, r *http.Request, seg [
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case len(seg) == 2 && r.Method == http.MethodPost && strings.EqualFold(seg[1], "addPassword"):
-		a, err := s.Store.GetApplication(ctx, id)
+		a, err := s.dir(ctx).GetApplication(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -133,12 +133,12 @@ func (s *Server) createApplication(w http.ResponseWriter, r *http.Request) error
 	if len(b.KeyCredentials) > 0 {
 		return badRequest("Certificate credentials (keyCredentials) are not supported; add a password with addPassword.")
 	}
-	t, err := s.Store.DefaultTenant(ctx)
+	t, err := s.dir(ctx).Tenant(ctx)
 	if err != nil {
 		return err
 	}
 	a := &galleon.Application{ObjectID: newID(), TenantID: t.ID, AppID: newID(), DisplayName: b.DisplayName}
-	if err := s.Store.CreateApplication(ctx, a); err != nil {
+	if err := s.dir(ctx).CreateApplication(ctx, a); err != nil {
 		return err
 	}
 	m := applicationJSON(a)
@@ -185,7 +185,7 @@ func (s *Server) addPassword(w http.ResponseWriter, r *http.Request, ownerID str
 	}
 	c := &galleon.PasswordCredential{KeyID: uuid.NewString(), OwnerID: ownerID, DisplayName: pc.DisplayName, Hint: secret[:3],
 		Hash: s.HashSecret(secret), StartDateTime: start, EndDateTime: end}
-	if err := s.Store.AddPasswordCredential(ctx, c); err != nil {
+	if err := s.dir(ctx).AddPasswordCredential(ctx, c); err != nil {
 		return err
 	}
 	m := credentialJSON(c, secret)
@@ -206,10 +206,10 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request, ownerID 
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	if a, err := s.Store.GetApplication(ctx, ownerID); err == nil {
+	if a, err := s.dir(ctx).GetApplication(ctx, ownerID); err == nil {
 		ownerID = a.ObjectID
 	}
-	ok, err := s.Store.RemovePasswordCredential(ctx, ownerID, b.KeyID)
+	ok, err := s.dir(ctx).RemovePasswordCredential(ctx, ownerID, b.KeyID)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		return serveList(s, w, r, "servicePrincipals", servicePrincipalFilter, s.Store.ListServicePrincipals, servicePrincipalJSON)
+		return serveList(s, w, r, "servicePrincipals", servicePrincipalFilter, s.dir(ctx).ListServicePrincipals, servicePrincipalJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createServicePrincipal(w, r)
 	case len(seg) == 0:
@@ -236,7 +236,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 		if err := requireReader(ctx); err != nil {
 			return err
 		}
-		sp, err := s.Store.GetServicePrincipal(ctx, id)
+		sp, err := s.dir(ctx).GetServicePrincipal(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		if _, err := s.Store.GetServicePrincipal(ctx, id); err != nil {
+		if _, err := s.dir(ctx).GetServicePrincipal(ctx, id); err != nil {
 			return err
 		}
 		var b map[string]any
@@ -264,7 +264,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 		if id == callerOf(ctx).ObjectID {
 			return badRequest("A service principal cannot delete itself.")
 		}
-		ok, err := s.Store.DeleteServicePrincipal(ctx, id)
+		ok, err := s.dir(ctx).DeleteServicePrincipal(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -274,7 +274,7 @@ func (s *Server) routeServicePrincipals(w http.ResponseWriter, r *http.Request, 
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case len(seg) == 2 && r.Method == http.MethodPost && strings.EqualFold(seg[1], "addPassword"):
-		sp, err := s.Store.GetServicePrincipal(ctx, id)
+		sp, err := s.dir(ctx).GetServicePrincipal(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Server) createServicePrincipal(w http.ResponseWriter, r *http.Request) 
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	a, err := s.Store.GetApplication(ctx, b.AppID)
+	a, err := s.dir(ctx).GetApplication(ctx, b.AppID)
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && !strings.EqualFold(a.AppID, b.AppID) {
 		return badRequest("The appId '%s' of the service principal does not reference a valid application object.", b.AppID)
 	}
@@ -306,7 +306,7 @@ func (s *Server) createServicePrincipal(w http.ResponseWriter, r *http.Request) 
 	}
 	sp := &galleon.ServicePrincipal{Principal: galleon.Principal{ObjectID: newID(), TenantID: a.TenantID, AppID: a.AppID,
 		DisplayName: a.DisplayName}, AccountEnabled: b.AccountEnabled == nil || *b.AccountEnabled}
-	if err := s.Store.CreateServicePrincipal(ctx, sp); err != nil {
+	if err := s.dir(ctx).CreateServicePrincipal(ctx, sp); err != nil {
 		if galleon.ErrorCode(err) == galleon.CodeConflict {
 			return &Error{http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", "The service principal cannot be created, updated, or restored because the service principal name " + a.AppID + " is already in use."}
 		}

@@ -41,10 +41,27 @@ func (s *Server) audit(r *http.Request, c *caller, status int) {
 	case status >= 400:
 		result = "Failed"
 	}
-	e := &galleon.AuditEvent{ID: uuid.NewString(), At: s.now(), SubscriptionID: s.SubscriptionID, PrincipalID: c.ObjectID,
+	e := &galleon.AuditEvent{ID: uuid.NewString(), At: s.now(), SubscriptionID: s.auditSubscription(r.Context(), c), PrincipalID: c.ObjectID,
 		PrincipalName: c.DisplayIdentity(), Action: "Microsoft.Graph/" + segs[0] + "/" + verb, Scope: PathPrefix + strings.Join(segs, "/"),
 		Method: r.Method, Status: status, Result: result, CorrelationID: r.Header.Get("client-request-id")}
 	if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		s.logger().Error("recording an audit event", slog.Any("err", err), slog.String("action", e.Action))
 	}
+}
+
+// auditSubscription is where a caller's directory calls are logged: the
+// installation's subscription for its own tenant, a subscription of the
+// caller's tenant otherwise, so that one tenant's log does not show
+// another's directory.
+func (s *Server) auditSubscription(ctx context.Context, c *caller) string {
+	subs, err := s.Store.ListSubscriptions(ctx, c.TenantID)
+	if err != nil || len(subs) == 0 {
+		return s.SubscriptionID
+	}
+	for _, sub := range subs {
+		if strings.EqualFold(sub.ID, s.SubscriptionID) {
+			return s.SubscriptionID
+		}
+	}
+	return subs[0].ID
 }

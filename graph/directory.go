@@ -60,7 +60,7 @@ func (s *Server) routeUsers(w http.ResponseWriter, r *http.Request, seg []string
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		return serveList(s, w, r, "users", userFilter, s.Store.ListUsers, userJSON)
+		return serveList(s, w, r, "users", userFilter, s.dir(ctx).ListUsers, userJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createUser(w, r)
 	case len(seg) == 0:
@@ -75,7 +75,7 @@ func (s *Server) routeUsers(w http.ResponseWriter, r *http.Request, seg []string
 				return err
 			}
 		}
-		u, err := s.Store.GetUser(ctx, id)
+		u, err := s.dir(ctx).GetUser(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func (s *Server) routeUsers(w http.ResponseWriter, r *http.Request, seg []string
 				return err
 			}
 		}
-		u, err := s.Store.GetUser(ctx, id)
+		u, err := s.dir(ctx).GetUser(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -102,11 +102,11 @@ func (s *Server) routeUsers(w http.ResponseWriter, r *http.Request, seg []string
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		u, err := s.Store.GetUser(ctx, id)
+		u, err := s.dir(ctx).GetUser(ctx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := s.Store.DeleteUser(ctx, u.ObjectID); err != nil {
+		if _, err := s.dir(ctx).DeleteUser(ctx, u.ObjectID); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -153,7 +153,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	t, err := s.Store.DefaultTenant(ctx)
+	t, err := s.dir(ctx).Tenant(ctx)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if b.AccountEnabled != nil {
 		u.AccountEnabled = *b.AccountEnabled
 	}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
+	if err := s.dir(ctx).CreateUser(ctx, u); err != nil {
 		return err
 	}
 	return s.writeUser(w, http.StatusCreated, u)
@@ -213,11 +213,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, id string) e
 			}
 		}
 	}
-	u, err := s.Store.GetUser(ctx, id)
+	u, err := s.dir(ctx).GetUser(ctx, id)
 	if err != nil {
 		return err
 	}
-	_, err = s.Store.UpdateUser(ctx, u.ObjectID, func(u *galleon.DirectoryUser) (*galleon.DirectoryUser, error) {
+	_, err = s.dir(ctx).UpdateUser(ctx, u.ObjectID, func(u *galleon.DirectoryUser) (*galleon.DirectoryUser, error) {
 		if b.DisplayName != nil {
 			u.DisplayName = *b.DisplayName
 		}
@@ -253,7 +253,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 	ctx := r.Context()
 	switch {
 	case len(seg) == 0 && r.Method == http.MethodGet:
-		return serveList(s, w, r, "groups", groupFilter, s.Store.ListGroups, groupJSON)
+		return serveList(s, w, r, "groups", groupFilter, s.dir(ctx).ListGroups, groupJSON)
 	case len(seg) == 0 && r.Method == http.MethodPost:
 		return s.createGroup(w, r)
 	case len(seg) == 0:
@@ -266,7 +266,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if err := requireReader(ctx); err != nil {
 			return err
 		}
-		g, err := s.Store.GetGroup(ctx, id)
+		g, err := s.dir(ctx).GetGroup(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		ok, err := s.Store.DeleteGroup(ctx, id)
+		ok, err := s.dir(ctx).DeleteGroup(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if err != nil {
 			return err
 		}
-		members, next, err := s.Store.ListGroupMembers(ctx, id, page)
+		members, next, err := s.dir(ctx).ListGroupMembers(ctx, id, page)
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if member == "" {
 			return badRequest("The @odata.id of the member is missing.")
 		}
-		if err := s.Store.AddGroupMember(ctx, id, member); err != nil {
+		if err := s.dir(ctx).AddGroupMember(ctx, id, member); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -325,7 +325,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if err := s.requireAdmin(ctx); err != nil {
 			return err
 		}
-		ok, err := s.Store.RemoveGroupMember(ctx, id, seg[2])
+		ok, err := s.dir(ctx).RemoveGroupMember(ctx, id, seg[2])
 		if err != nil {
 			return err
 		}
@@ -338,7 +338,7 @@ func (s *Server) routeGroups(w http.ResponseWriter, r *http.Request, seg []strin
 		if err := requireReader(ctx); err != nil {
 			return err
 		}
-		if _, err := s.Store.GetGroup(ctx, id); err != nil {
+		if _, err := s.dir(ctx).GetGroup(ctx, id); err != nil {
 			return err
 		}
 		return s.memberGroups(w, r, id, seg[1])
@@ -373,13 +373,13 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if b.MailEnabled {
 		return badRequest("Galleon keeps security groups only: mailEnabled must be false.")
 	}
-	t, err := s.Store.DefaultTenant(ctx)
+	t, err := s.dir(ctx).Tenant(ctx)
 	if err != nil {
 		return err
 	}
 	g := &galleon.Group{ObjectID: newID(), TenantID: t.ID, DisplayName: b.DisplayName, MailNickname: b.MailNickname,
 		Description: b.Description, SecurityEnabled: true}
-	if err := s.Store.CreateGroup(ctx, g); err != nil {
+	if err := s.dir(ctx).CreateGroup(ctx, g); err != nil {
 		return err
 	}
 	return s.writeGroup(w, http.StatusCreated, g)
@@ -394,7 +394,7 @@ func (s *Server) memberGroups(w http.ResponseWriter, r *http.Request, objectID, 
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	groups, err := s.Store.TransitiveGroupsOf(r.Context(), objectID)
+	groups, err := s.dir(r.Context()).TransitiveGroupsOf(r.Context(), objectID)
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (s *Server) routeDirectoryObjects(w http.ResponseWriter, r *http.Request, s
 				types[typ] = true
 			}
 		}
-		objs, err := s.Store.GetDirectoryObjects(ctx, b.IDs)
+		objs, err := s.dir(ctx).GetDirectoryObjects(ctx, b.IDs)
 		if err != nil {
 			return err
 		}
@@ -453,7 +453,7 @@ func (s *Server) routeDirectoryObjects(w http.ResponseWriter, r *http.Request, s
 		s.writeList(w, r, "directoryObjects", items, "")
 		return nil
 	case len(seg) == 1 && r.Method == http.MethodGet:
-		objs, err := s.Store.GetDirectoryObjects(ctx, []string{seg[0]})
+		objs, err := s.dir(ctx).GetDirectoryObjects(ctx, []string{seg[0]})
 		if err != nil {
 			return err
 		}
@@ -465,7 +465,7 @@ func (s *Server) routeDirectoryObjects(w http.ResponseWriter, r *http.Request, s
 		writeJSON(w, http.StatusOK, m)
 		return nil
 	case len(seg) == 2 && (strings.EqualFold(seg[1], "getMemberGroups") || strings.EqualFold(seg[1], "checkMemberGroups")) && r.Method == http.MethodPost:
-		objs, err := s.Store.GetDirectoryObjects(ctx, []string{seg[0]})
+		objs, err := s.dir(ctx).GetDirectoryObjects(ctx, []string{seg[0]})
 		if err != nil {
 			return err
 		}

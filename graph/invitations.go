@@ -89,7 +89,7 @@ func (s *Server) routeInvitations(w http.ResponseWriter, r *http.Request, seg []
 		if err != nil {
 			return err
 		}
-		invs, next, err := s.Store.ListInvitations(ctx, page)
+		invs, next, err := s.dir(ctx).ListInvitations(ctx, page)
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (s *Server) routeInvitations(w http.ResponseWriter, r *http.Request, seg []
 		s.writeList(w, r, "invitations", items, next)
 		return nil
 	case len(seg) == 1 && r.Method == http.MethodGet:
-		inv, err := s.Store.GetInvitation(ctx, seg[0])
+		inv, err := s.dir(ctx).GetInvitation(ctx, seg[0])
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Server) routeInvitations(w http.ResponseWriter, r *http.Request, seg []
 	case len(seg) == 2 && r.Method == http.MethodPost && strings.EqualFold(seg[1], "resend"):
 		return s.resend(w, r, seg[0])
 	case len(seg) == 2 && r.Method == http.MethodPost && strings.EqualFold(seg[1], "revoke"):
-		inv, err := s.Store.RevokeInvitation(ctx, seg[0])
+		inv, err := s.dir(ctx).RevokeInvitation(ctx, seg[0])
 		if err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 	if len(b.InvitedUserMessageInfo.CustomizedMessageBody) > 4000 {
 		return badRequest("The customizedMessageBody is longer than 4000 characters.")
 	}
-	t, err := s.Store.DefaultTenant(ctx)
+	t, err := s.dir(ctx).Tenant(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,9 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 		inviterName = c.DisplayIdentity()
 	}
 
-	existing, err := s.Store.UserForSignIn(ctx, email)
+	// The guest this address would be in this tenant (a guest of another
+	// tenant is another object: each directory invites its own).
+	existing, err := s.dir(ctx).GetUser(ctx, galleon.GuestPrincipalName(email, t.Domain))
 	switch {
 	case err == nil && !existing.IsGuest():
 		return badRequest("'%s' is a member of the directory already.", email)
@@ -204,7 +206,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 		// for the same account.
 		inv.UserID = existing.ObjectID
 		existing.Type = galleon.PrincipalUser
-		if err := s.Store.CreateInvitation(ctx, inv, nil); err != nil {
+		if err := s.dir(ctx).CreateInvitation(ctx, inv, nil); err != nil {
 			return err
 		}
 		guest = existing
@@ -220,7 +222,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 			ExternalUserState: galleon.ExternalStatePending, AccountEnabled: true,
 		}
 		inv.UserID = guest.ObjectID
-		if err := s.Store.CreateInvitation(ctx, inv, guest); err != nil {
+		if err := s.dir(ctx).CreateInvitation(ctx, inv, guest); err != nil {
 			return err
 		}
 	}
@@ -237,7 +239,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) resend(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx := r.Context()
 	now := s.now().UTC()
-	inv, err := s.Store.UpdateInvitation(ctx, id, func(inv *galleon.Invitation) (*galleon.Invitation, error) {
+	inv, err := s.dir(ctx).UpdateInvitation(ctx, id, func(inv *galleon.Invitation) (*galleon.Invitation, error) {
 		if inv.Status != galleon.InvitationPending {
 			return nil, badRequest("Only a pending invitation can be resent; this one is %s.", inv.Status)
 		}
@@ -247,7 +249,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, id string) error
 	if err != nil {
 		return err
 	}
-	t, err := s.Store.DefaultTenant(ctx)
+	t, err := s.dir(ctx).Tenant(ctx)
 	if err != nil {
 		return err
 	}

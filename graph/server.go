@@ -26,11 +26,13 @@
 //	GET/POST              /invitations/redeem?token=…    the redemption page (HTML)
 //
 // Every /v1.0 call carries a bearer token for the Graph audience (the
-// server's public URL with a trailing slash, as az asks for it). Reads
-// need a member user or a service principal of the tenant (a guest reads
-// only itself); writes need a directory administrator: a principal that
-// may write role assignments on the installation's subscription, or the
-// bootstrap admin user.
+// server's public URL with a trailing slash, as az asks for it). The
+// token's tenant (tid) selects the directory: each tenant sees and writes
+// only its own objects (tenant.go). Reads need a member user or a service
+// principal of the tenant (a guest reads only itself); writes need a
+// directory administrator of the tenant: a principal that may write role
+// assignments on one of the tenant's subscriptions, or, in the default
+// tenant, the bootstrap admin user.
 package graph
 
 import (
@@ -52,10 +54,13 @@ import (
 	"github.com/galleon-project/galleon"
 )
 
-// Store is what Graph reads and writes.
+// Store is what Graph reads and writes. Handlers reach the directory only
+// through Server.dir, which keeps each tenant to its own (tenant.go).
 type Store interface {
 	galleon.DirectoryAdminStore
 	DefaultTenant(ctx context.Context) (*galleon.Tenant, error)
+	GetTenant(ctx context.Context, idOrDomain string) (*galleon.Tenant, error)
+	ListSubscriptions(ctx context.Context, tenantID string) ([]galleon.Subscription, error)
 }
 
 // Server serves Graph. cmd/galleon assigns the fields before the first
@@ -66,8 +71,8 @@ type Server struct {
 	VerifyToken func(token string) (galleon.Principal, error)
 	// Authorizer decides who administers the directory.
 	Authorizer galleon.Authorizer
-	// SubscriptionID is the installation's subscription: writing role
-	// assignments on it makes a directory administrator.
+	// SubscriptionID is the installation's subscription, where the
+	// default tenant's directory writes are audited.
 	SubscriptionID string
 	// Administrators are the principal names of member users who
 	// administer the directory whatever their roles, as Entra's Global
@@ -271,9 +276,11 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			sprintf("Access token validation failure. Invalid audience '%s': Graph takes tokens for '%s/'.", aud, s.PublicURL)}
 	}
 	c := &caller{Principal: p}
+	// The caller's own object must be of the token's tenant: tid picks
+	// the directory every call of the request sees.
 	if p.Type == galleon.PrincipalServicePrincipal {
 		sp, err := s.Store.GetServicePrincipal(r.Context(), p.ObjectID)
-		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && !sp.AccountEnabled {
+		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && (!sp.AccountEnabled || !strings.EqualFold(sp.TenantID, p.TenantID)) {
 			return nil, &Error{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. The service principal no longer exists or is disabled."}
 		}
 		if err != nil {
@@ -283,7 +290,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	}
 	if p.Type == galleon.PrincipalUser {
 		u, err := s.Store.GetUser(r.Context(), p.ObjectID)
-		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && !u.AccountEnabled {
+		if galleon.ErrorCode(err) == galleon.CodeResourceNotFound || err == nil && (!u.AccountEnabled || !strings.EqualFold(u.TenantID, p.TenantID)) {
 			return nil, &Error{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. The user no longer exists or is disabled."}
 		}
 		if err != nil {
@@ -329,7 +336,11 @@ func requireReader(ctx context.Context) error {
 	return nil
 }
 
-// requireAdmin lets directory administrators write.
+// requireAdmin lets the administrators of the caller's tenant write its
+// directory: the bootstrap admin user in the default tenant, and whoever
+// may write role assignments on one of the tenant's own subscriptions
+// (a role held on another tenant's subscription administers nothing
+// here).
 func (s *Server) requireAdmin(ctx context.Context) error {
 	c := callerOf(ctx)
 	if c.guest() {
@@ -337,16 +348,32 @@ func (s *Server) requireAdmin(ctx context.Context) error {
 	}
 	if c.user != nil {
 		for _, a := range s.Administrators {
-			if strings.EqualFold(a, c.user.UserPrincipalName) {
+			if !strings.EqualFold(a, c.user.UserPrincipalName) {
+				continue
+			}
+			t, err := s.Store.DefaultTenant(ctx)
+			if err != nil {
+				return err
+			}
+			if strings.EqualFold(t.ID, c.TenantID) {
 				return nil
 			}
 		}
 	}
-	err := s.Authorizer.Authorize(ctx, c.Principal, "Microsoft.Authorization/roleAssignments/write", galleon.SubscriptionScope(s.SubscriptionID))
-	if galleon.ErrorCode(err) == galleon.CodeAuthorizationFailed {
-		return denied()
+	subs, err := s.Store.ListSubscriptions(ctx, c.TenantID)
+	if err != nil {
+		return err
 	}
-	return err
+	for _, sub := range subs {
+		err := s.Authorizer.Authorize(ctx, c.Principal, "Microsoft.Authorization/roleAssignments/write", galleon.SubscriptionScope(sub.ID))
+		if err == nil {
+			return nil
+		}
+		if galleon.ErrorCode(err) != galleon.CodeAuthorizationFailed {
+			return err
+		}
+	}
+	return denied()
 }
 
 func methodNotAllowed() *Error {

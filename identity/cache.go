@@ -21,32 +21,33 @@ type verifiedCache struct {
 
 type verifiedToken struct {
 	principal galleon.Principal
+	audience  string // checked against each verifier's own audiences on every use
 	expires   time.Time
 }
 
-func (c *verifiedCache) get(raw string, now time.Time) (galleon.Principal, bool) {
+func (c *verifiedCache) get(raw string, now time.Time) (galleon.Principal, string, bool) {
 	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[key]
 	if !ok {
-		return galleon.Principal{}, false
+		return galleon.Principal{}, "", false
 	}
 	// The same leeway as verification, so a cached answer never outlives
 	// the one a fresh verification would give.
 	if now.After(v.expires.Add(clockSkew)) {
 		delete(c.m, key)
-		return galleon.Principal{}, false
+		return galleon.Principal{}, "", false
 	}
-	return v.principal, true
+	return v.principal, v.audience, true
 }
 
-func (c *verifiedCache) put(raw string, p galleon.Principal, expires time.Time) {
+func (c *verifiedCache) put(raw string, p galleon.Principal, audience string, expires time.Time) {
 	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxVerified {
 		c.m = make(map[[32]byte]verifiedToken)
 	}
-	c.m[key] = verifiedToken{principal: p, expires: expires}
+	c.m[key] = verifiedToken{principal: p, audience: audience, expires: expires}
 }

@@ -149,11 +149,13 @@ func (i *Issuer) resolveTenant(ctx context.Context, segment string) (*galleon.Te
 
 // acceptsAudience reports whether aud names one of Audiences. Entra treats
 // https://management.core.windows.net and …/ as one resource; so do we.
-func (i *Issuer) acceptsAudience(aud string) bool {
+func (i *Issuer) acceptsAudience(aud string) bool { return audienceIn(aud, i.Audiences) }
+
+func audienceIn(aud string, audiences []string) bool {
 	if aud == "" {
 		return false
 	}
-	for _, a := range i.Audiences {
+	for _, a := range audiences {
 		if strings.TrimRight(a, "/") == strings.TrimRight(aud, "/") {
 			return true
 		}

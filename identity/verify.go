@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,8 @@ import (
 // VerifyToken checks a bearer token — RS256 only, signed by the key its kid
 // names, within its lifetime (with a minute of clock skew), from one of
 // this server's two issuers for the directory's tenant, for one of
-// Audiences — and returns the principal it names.
+// Audiences — and returns the principal it names. A service that takes
+// tokens for its own audience only verifies with Verifier instead.
 //
 // A refused token is an *galleon.Error with Code CodeAuthenticationFailed
 // and a message in ARM's words; any other error means the directory could
@@ -26,16 +29,41 @@ import (
 // same token for an hour, and an RSA verification is the largest single
 // cost of a read.
 func (i *Issuer) VerifyToken(raw string) (galleon.Principal, error) {
-	now := i.now()
-	if p, ok := i.verified.get(raw, now); ok {
+	p, _, err := i.verifyCached(raw)
+	return p, err
+}
+
+// Verifier returns a VerifyToken that accepts only tokens issued for one
+// of audiences (a subset of Audiences, compared with trailing slashes
+// normalised): ARM takes ARM's and Graph takes Graph's, so a token
+// obtained for one service is refused by the other.
+func (i *Issuer) Verifier(audiences ...string) func(raw string) (galleon.Principal, error) {
+	return func(raw string) (galleon.Principal, error) {
+		p, aud, err := i.verifyCached(raw)
+		if err != nil {
+			return p, err
+		}
+		if !audienceIn(aud, audiences) {
+			p, _, err := i.refuse(nil, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.",
+				aud, strings.Join(audiences, "','"))
+			return p, err
+		}
 		return p, nil
+	}
+}
+
+func (i *Issuer) verifyCached(raw string) (galleon.Principal, string, error) {
+	now := i.now()
+	if p, aud, ok := i.verified.get(raw, now); ok {
+		return p, aud, nil
 	}
 	p, exp, err := i.verifyToken(raw, now)
 	if err != nil {
-		return galleon.Principal{}, err
+		return galleon.Principal{}, "", err
 	}
-	i.verified.put(raw, p, exp)
-	return p, nil
+	aud := tokenAudience(raw)
+	i.verified.put(raw, p, aud, exp)
+	return p, aud, nil
 }
 
 // armTime is how ARM writes times in token errors: 11/26/2026 9:00:00 PM.
@@ -123,4 +151,24 @@ func (i *Issuer) refuse(cause error, format string, args ...any) (galleon.Princi
 	}
 	i.logger().LogAttrs(context.Background(), slog.LevelDebug, "access token refused", attrs...)
 	return galleon.Principal{}, time.Time{}, e
+}
+
+// tokenAudience reads the one aud of a token verifyToken accepted (which
+// checked there is exactly one); it is trusted because the signature was.
+func tokenAudience(raw string) string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Aud audience `json:"aud"`
+	}
+	if json.Unmarshal(payload, &c) != nil || len(c.Aud) != 1 {
+		return ""
+	}
+	return c.Aud[0]
 }

@@ -260,3 +260,62 @@ func TestIssuer_IssueToken(t *testing.T) {
 		t.Error("two tokens share an id")
 	}
 }
+
+// TestIssuer_Verifier: ARM and Graph each take tokens for their own
+// audiences only, whether the token was verified before (and cached) or
+// not; a token for an audience the issuer does not mint is refused by
+// both.
+func TestIssuer_Verifier(t *testing.T) {
+	t.Parallel()
+	iss, _ := MustIssuer(t, newDirectory())
+	graphAud := iss.PublicURL + "/"
+	iss.Audiences = append(iss.Audiences, graphAud)
+	arm := iss.Verifier(armAud, "https://management.azure.com/")
+	graph := iss.Verifier(graphAud)
+	sp := testServicePrincipal()
+	token := func(aud string) string {
+		tok, _, err := iss.IssueToken(sp, aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	for _, tt := range []struct {
+		name           string
+		aud            string
+		cachedFirst    bool // verified by VerifyToken (any audience) before
+		armOK, graphOK bool
+	}{
+		{"ARM", armAud, false, true, false},
+		{"ARMWithoutSlash", strings.TrimSuffix(armAud, "/"), false, true, false},
+		{"ARMPublicEndpoint", "https://management.azure.com/", false, true, false},
+		{"Graph", graphAud, false, false, true},
+		{"GraphWithoutSlash", iss.PublicURL, false, false, true},
+		{"GraphCachedFirst", graphAud, true, false, true},
+		{"ARMCachedFirst", armAud, true, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := token(tt.aud)
+			if tt.cachedFirst {
+				if _, err := iss.VerifyToken(tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, v := range []struct {
+				name   string
+				verify func(string) (galleon.Principal, error)
+				ok     bool
+			}{{"ARM", arm, tt.armOK}, {"Graph", graph, tt.graphOK}} {
+				p, err := v.verify(tok)
+				switch {
+				case v.ok && (err != nil || p.ObjectID != sp.ObjectID):
+					t.Errorf("%s verifying a token for %s: %+v, %v; want the principal", v.name, tt.aud, p, err)
+				case !v.ok && galleon.ErrorCode(err) != galleon.CodeAuthenticationFailed:
+					t.Errorf("%s verifying a token for %s: %+v, %v; want %s", v.name, tt.aud, p, err, galleon.CodeAuthenticationFailed)
+				case !v.ok && !strings.Contains(err.Error(), "wrong audience"):
+					t.Errorf("%s refusing a token for %s: %v; want it to name the audience", v.name, tt.aud, err)
+				}
+			}
+		})
+	}
+}

@@ -221,8 +221,14 @@ func (s *DB) deleteSource(ctx context.Context, id galleon.DiskID) (deleted bool,
 			return err
 		}
 		n, err := res.RowsAffected()
-		deleted = n > 0
-		return err
+		if err != nil || n == 0 {
+			deleted = false
+			return err
+		}
+		deleted = true
+		// Access to a resource goes with it: a new one of the same name
+		// must not inherit the old one's role assignments.
+		return deleteRoleAssignmentsUnder(ctx, tx, id.String())
 	})
 	return deleted, err
 }

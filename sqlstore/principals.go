@@ -172,13 +172,13 @@ func filterSQL(f galleon.DirectoryFilter, fields map[string]string) (string, []a
 var (
 	userFields = map[string]string{galleon.FieldID: "object_id", galleon.FieldUserPrincipalName: "upn_fold",
 		galleon.FieldDisplayName: "display_name_fold", galleon.FieldMail: "mail_fold", galleon.FieldMailNickname: "mail_nickname_fold",
-		galleon.FieldUserType: "lower(user_type)"}
+		galleon.FieldUserType: "lower(user_type)", galleon.FieldTenantID: "lower(tenant_id)"}
 	groupFields = map[string]string{galleon.FieldID: "object_id", galleon.FieldDisplayName: "display_name_fold",
-		galleon.FieldMailNickname: "mail_nickname_fold"}
+		galleon.FieldMailNickname: "mail_nickname_fold", galleon.FieldTenantID: "lower(tenant_id)"}
 	applicationFields = map[string]string{galleon.FieldID: "object_id", galleon.FieldAppID: "app_id",
-		galleon.FieldDisplayName: "display_name_fold"}
+		galleon.FieldDisplayName: "display_name_fold", galleon.FieldTenantID: "lower(tenant_id)"}
 	servicePrincipalFields = map[string]string{galleon.FieldID: "object_id", galleon.FieldAppID: "app_id",
-		galleon.FieldDisplayName: "display_name_fold", galleon.FieldServicePrincipalNames: "app_id"}
+		galleon.FieldDisplayName: "display_name_fold", galleon.FieldServicePrincipalNames: "app_id", galleon.FieldTenantID: "lower(tenant_id)"}
 )
 
 // nameKey is the paging key of lists ordered by folded display name, then
@@ -390,12 +390,15 @@ func (s *DB) DeleteGroup(ctx context.Context, objectID string) (deleted bool, er
 func (s *DB) AddGroupMember(ctx context.Context, groupID, memberID string) (err error) {
 	defer galleon.Wrap(&err, "AddGroupMember(%s, %s)", groupID, memberID)
 	return s.transact(ctx, func(tx *tx) error {
-		if _, err := getTyped(ctx, tx, groupID, galleon.PrincipalGroup); err != nil {
+		g, err := getTyped(ctx, tx, groupID, galleon.PrincipalGroup)
+		if err != nil {
 			return err
 		}
-		var typ string
-		err := tx.queryRow(ctx, `SELECT type FROM principals WHERE object_id = ?`, memberID).Scan(&typ)
-		if isNoRows(err) {
+		// A member of another tenant is not in the group's directory:
+		// for it, that object does not exist.
+		var tenant string
+		err = tx.queryRow(ctx, `SELECT tenant_id FROM principals WHERE object_id = ?`, memberID).Scan(&tenant)
+		if isNoRows(err) || err == nil && !strings.EqualFold(tenant, g.tenantID) {
 			return notFound("member", memberID)
 		}
 		if err != nil {
@@ -842,14 +845,16 @@ func (s *DB) GetInvitation(ctx context.Context, id string) (inv *galleon.Invitat
 	return getInvitation(ctx, s.r(), id)
 }
 
-// ListInvitations lists invitations newest first.
-func (s *DB) ListInvitations(ctx context.Context, page galleon.Page) (invs []galleon.Invitation, next string, err error) {
+// ListInvitations lists a tenant's invitations (those of its guests)
+// newest first.
+func (s *DB) ListInvitations(ctx context.Context, tenantID string, page galleon.Page) (invs []galleon.Invitation, next string, err error) {
 	defer galleon.Wrap(&err, "ListInvitations")
 	limit := pageLimit(page)
-	where, args := "", []any{}
+	where, args := ` WHERE user_id IN (SELECT object_id FROM principals WHERE lower(tenant_id) = ?)`, []any{galleon.Fold(tenantID)}
 	if page.After != "" {
 		created, id, _ := strings.Cut(page.After, "\x00")
-		where, args = ` WHERE created_at < ? OR (created_at = ? AND id < ?)`, []any{created, created, id}
+		where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, created, created, id)
 	}
 	rows, err := s.r().query(ctx, `SELECT `+invitationColumns+` FROM invitations`+where+` ORDER BY created_at DESC, id DESC LIMIT ?`,
 		append(args, limit+1)...)

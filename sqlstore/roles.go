@@ -152,14 +152,38 @@ func (s *DB) ListRoleAssignmentsAtScope(ctx context.Context, scope string, below
 	return queryRoleAssignments(ctx, s.r(), `SELECT `+roleAssignmentColumns+` FROM role_assignments WHERE `+where+` ORDER BY scope_fold, name`, args...)
 }
 
-// PutRoleDefinition creates or replaces a custom role definition.
-func (s *DB) PutRoleDefinition(ctx context.Context, d *galleon.RoleDefinition, subscriptionID string) (created bool, err error) {
+// getRoleDefinition reads a custom role, nil when absent.
+func getRoleDefinition(ctx context.Context, q querier, guid string) (*galleon.RoleDefinition, error) {
+	var body string
+	err := q.queryRow(ctx, `SELECT definition FROM role_definitions WHERE id = ?`, strings.ToLower(guid)).Scan(&body)
+	if isNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &galleon.RoleDefinition{}
+	return d, fromJSON(body, d)
+}
+
+// PutRoleDefinition creates or replaces a custom role definition, after
+// check has seen the stored one in the same transaction.
+func (s *DB) PutRoleDefinition(ctx context.Context, d *galleon.RoleDefinition, subscriptionID string, check func(*galleon.RoleDefinition) error) (created bool, err error) {
 	defer galleon.Wrap(&err, "PutRoleDefinition(%s)", d.ID)
 	body, err := toJSON(d)
 	if err != nil {
 		return false, err
 	}
 	err = s.transact(ctx, func(tx *tx) error {
+		if check != nil {
+			stored, err := getRoleDefinition(ctx, tx, d.ID)
+			if err != nil {
+				return err
+			}
+			if err := check(stored); err != nil {
+				return err
+			}
+		}
 		var other string
 		err := tx.queryRow(ctx, `SELECT id FROM role_definitions WHERE role_name_fold = ?`, galleon.Fold(d.RoleName)).Scan(&other)
 		switch {
@@ -225,19 +249,21 @@ func (s *DB) ListRoleDefinitions(ctx context.Context) (out []galleon.RoleDefinit
 	return out, rows.Err()
 }
 
-// DeleteRoleDefinition deletes a custom role that nothing is assigned.
-func (s *DB) DeleteRoleDefinition(ctx context.Context, guid string) (d *galleon.RoleDefinition, err error) {
+// DeleteRoleDefinition deletes a custom role that nothing is assigned,
+// after check has seen it in the same transaction.
+func (s *DB) DeleteRoleDefinition(ctx context.Context, guid string, check func(*galleon.RoleDefinition) error) (d *galleon.RoleDefinition, err error) {
 	defer galleon.Wrap(&err, "DeleteRoleDefinition(%s)", guid)
 	guid = strings.ToLower(guid)
 	err = s.transact(ctx, func(tx *tx) error {
-		var body string
-		err := tx.queryRow(ctx, `SELECT definition FROM role_definitions WHERE id = ?`, guid).Scan(&body)
-		if isNoRows(err) {
-			d = nil
-			return nil
-		}
-		if err != nil {
+		d = nil
+		stored, err := getRoleDefinition(ctx, tx, guid)
+		if err != nil || stored == nil {
 			return err
+		}
+		if check != nil {
+			if err := check(stored); err != nil {
+				return err
+			}
 		}
 		var n int
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM role_assignments WHERE substr(role_definition_id, length(role_definition_id) - 35, 36) = ?`, guid).Scan(&n); err != nil {
@@ -247,10 +273,7 @@ func (s *DB) DeleteRoleDefinition(ctx context.Context, guid string) (d *galleon.
 			return galleon.Errorf(galleon.CodeRoleDefinitionHasAssignments,
 				"There are existing role assignments referencing role (code: RoleDefinitionHasAssignments): %d of them. Remove them before deleting the role.", n)
 		}
-		d = &galleon.RoleDefinition{}
-		if err := fromJSON(body, d); err != nil {
-			return err
-		}
+		d = stored
 		_, err = tx.exec(ctx, `DELETE FROM role_definitions WHERE id = ?`, guid)
 		return err
 	})

@@ -16,6 +16,112 @@ func testDirectory(t *testing.T, open Opener) {
 	t.Run("Groups", func(t *testing.T) { testDirectoryGroups(t, open) })
 	t.Run("Applications", func(t *testing.T) { testDirectoryApplications(t, open) })
 	t.Run("Invitations", func(t *testing.T) { testDirectoryInvitations(t, open) })
+	t.Run("Tenants", func(t *testing.T) { testDirectoryTenants(t, open) })
+}
+
+// testDirectoryTenants holds the store to one directory per tenant: a
+// tenantId clause narrows every list to one tenant, a group's members
+// are of its tenant, and invitations list by their guests' tenant.
+func testDirectoryTenants(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	home := f.Bootstrap.Tenant.ID
+	other := f.MustCreateTenant(t, "other.example")
+	ot := other.Tenant.ID
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	homeUser := f.mustCreateUser(t, "carol@example.test", "Carol")
+	otherUser := f.newUser("dave@other.example", "Dave")
+	otherUser.TenantID = ot
+	if err := f.Store.CreateUser(ctx(), otherUser); err != nil {
+		t.Fatal(err)
+	}
+	homeGroup := f.mustCreateGroup(t, "Home group")
+	otherGroup := &galleon.Group{ObjectID: uuid.NewString(), TenantID: ot, DisplayName: "Other group", MailNickname: "other", SecurityEnabled: true}
+	if err := f.Store.CreateGroup(ctx(), otherGroup); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ tenant, app string }{{home, "home-app"}, {ot, "other-app"}} {
+		a := &galleon.Application{ObjectID: uuid.NewString(), TenantID: tt.tenant, AppID: uuid.NewString(), DisplayName: tt.app}
+		if err := f.Store.CreateApplication(ctx(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := func(tenant string) galleon.DirectoryFilter {
+		return galleon.DirectoryFilter{{Field: galleon.FieldTenantID, Op: galleon.FilterEq, Value: tenant}}
+	}
+
+	t.Run("Lists", func(t *testing.T) {
+		for _, tt := range []struct {
+			tenant                   string
+			users, groups, apps, sps []string
+		}{
+			{home, []string{f.Bootstrap.Admin.UserPrincipalName, "carol@example.test"}, []string{"Home group"}, []string{"home-app"},
+				[]string{f.Bootstrap.ServicePrincipal.DisplayName}},
+			{ot, []string{"dave@other.example"}, []string{"Other group"}, []string{"other-app"}, []string{other.ServicePrincipal.DisplayName}},
+			{uuid.NewString(), nil, nil, nil, nil},
+		} {
+			users, _, err := f.Store.ListUsers(ctx(), in(tt.tenant), galleon.Page{})
+			got := userUPNs(users)
+			slices.Sort(got)
+			want := slices.Clone(tt.users)
+			slices.Sort(want)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("ListUsers(tenant %s) = %v, %v; want %v", tt.tenant, got, err, want)
+			}
+			groups, _, err := f.Store.ListGroups(ctx(), in(tt.tenant), galleon.Page{})
+			if got := names(groups, func(g *galleon.Group) string { return g.DisplayName }); err != nil || !slices.Equal(got, tt.groups) {
+				t.Errorf("ListGroups(tenant %s) = %v, %v; want %v", tt.tenant, got, err, tt.groups)
+			}
+			apps, _, err := f.Store.ListApplications(ctx(), in(tt.tenant), galleon.Page{})
+			if got := names(apps, func(a *galleon.Application) string { return a.DisplayName }); err != nil || !slices.Equal(got, tt.apps) {
+				t.Errorf("ListApplications(tenant %s) = %v, %v; want %v", tt.tenant, got, err, tt.apps)
+			}
+			sps, _, err := f.Store.ListServicePrincipals(ctx(), in(tt.tenant), galleon.Page{})
+			if got := names(sps, func(sp *galleon.ServicePrincipal) string { return sp.DisplayName }); err != nil || !slices.Equal(got, tt.sps) {
+				t.Errorf("ListServicePrincipals(tenant %s) = %v, %v; want %v", tt.tenant, got, err, tt.sps)
+			}
+		}
+		// With another clause, the tenant still narrows.
+		users, _, err := f.Store.ListUsers(ctx(), append(in(home), galleon.FilterClause{Field: galleon.FieldUserPrincipalName, Op: galleon.FilterEq, Value: "dave@other.example"}), galleon.Page{})
+		if err != nil || len(users) != 0 {
+			t.Errorf("ListUsers(home, dave) = %v, %v; want none", userUPNs(users), err)
+		}
+	})
+	t.Run("GroupMembersOfOneTenant", func(t *testing.T) {
+		wantCode(t, "another tenant's user in a group", f.Store.AddGroupMember(ctx(), homeGroup.ObjectID, otherUser.ObjectID), galleon.CodeResourceNotFound)
+		wantCode(t, "a user in another tenant's group", f.Store.AddGroupMember(ctx(), otherGroup.ObjectID, homeUser.ObjectID), galleon.CodeResourceNotFound)
+		wantCode(t, "another tenant's group in a group", f.Store.AddGroupMember(ctx(), homeGroup.ObjectID, otherGroup.ObjectID), galleon.CodeResourceNotFound)
+		if err := f.Store.AddGroupMember(ctx(), otherGroup.ObjectID, otherUser.ObjectID); err != nil {
+			t.Fatalf("AddGroupMember within the other tenant: %v", err)
+		}
+		if groups, err := f.Store.TransitiveGroupsOf(ctx(), homeUser.ObjectID); err != nil || len(groups) != 0 {
+			t.Errorf("TransitiveGroupsOf(home user) = %v, %v; want none", groups, err)
+		}
+	})
+	t.Run("Invitations", func(t *testing.T) {
+		for _, tt := range []struct{ tenant, domain, email string }{{home, f.Bootstrap.Tenant.Domain, "x@guest.example"}, {ot, "other.example", "x@guest.example"}} {
+			guest := &galleon.DirectoryUser{Principal: galleon.Principal{ObjectID: uuid.NewString(), TenantID: tt.tenant, Type: galleon.PrincipalUser,
+				UserPrincipalName: galleon.GuestPrincipalName(tt.email, tt.domain), DisplayName: tt.email}, Mail: tt.email,
+				UserType: galleon.UserTypeGuest, ExternalUserState: galleon.ExternalStatePending, AccountEnabled: true}
+			inv := &galleon.Invitation{ID: uuid.NewString(), UserID: guest.ObjectID, Email: tt.email, InviterID: "i", Status: galleon.InvitationPending,
+				TokenID: uuid.NewString(), TokenExpiresAt: now.Add(time.Hour)}
+			if err := f.Store.CreateInvitation(ctx(), inv, guest); err != nil {
+				t.Fatalf("CreateInvitation in %s: %v", tt.domain, err)
+			}
+		}
+		for _, tenant := range []string{home, ot} {
+			invs, _, err := f.Store.ListInvitations(ctx(), tenant, galleon.Page{})
+			if err != nil || len(invs) != 1 {
+				t.Fatalf("ListInvitations(%s) = %+v, %v; want its one invitation", tenant, invs, err)
+			}
+			u, err := f.Store.GetUser(ctx(), invs[0].UserID)
+			if err != nil || u.TenantID != tenant {
+				t.Errorf("ListInvitations(%s) lists the guest %+v (%v) of another tenant", tenant, u, err)
+			}
+		}
+		if invs, _, err := f.Store.ListInvitations(ctx(), uuid.NewString(), galleon.Page{}); err != nil || len(invs) != 0 {
+			t.Errorf("ListInvitations(unknown tenant) = %+v, %v; want none", invs, err)
+		}
+	})
 }
 
 func (f *Fixture) newUser(upn, name string) *galleon.DirectoryUser {
@@ -416,7 +522,7 @@ func testDirectoryInvitations(t *testing.T, open Opener) {
 		var emails []string
 		page := galleon.Page{Limit: 2}
 		for {
-			invs, next, err := f.Store.ListInvitations(ctx(), page)
+			invs, next, err := f.Store.ListInvitations(ctx(), f.Bootstrap.Tenant.ID, page)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ManagedImage", testManagedImage},
 		{"ResourceList", testResourceList},
 		{"Roles", testRoles},
+		{"DeleteResourceAssignments", testDeleteResourceAssignments},
 		{"EdgeCases", testEdgeCases},
 		{"Details", testDetails},
 		{"Sharing", testSharing},

@@ -120,7 +120,7 @@ func (m *Main) openDirectory(ctx context.Context) error {
 	m.Graph = &graph.Server{
 		Administrators:     []string{adminUPN},
 		Store:              m.Store,
-		VerifyToken:        m.Issuer.VerifyToken,
+		VerifyToken:        m.Issuer.Verifier(m.Issuer.PublicURL + "/"),
 		Authorizer:         m.ARM.Authorizer,
 		SubscriptionID:     m.Credentials.SubscriptionID,
 		PublicURL:          m.Issuer.PublicURL,

@@ -19,7 +19,7 @@ func (m *Main) openPortal(ctx context.Context) error {
 		ARM:           m.ARM.Handler(),
 		Graph:         m.Graph.Handler(),
 		Identity:      m.Issuer.Handler(),
-		VerifyToken:   m.Issuer.VerifyToken,
+		VerifyToken:   m.Issuer.Verifier(m.ARM.Metadata.Audiences...),
 		IssueToken:    m.Issuer.IssueToken,
 		Users:         m.Store,
 		Sessions:      m.Store,

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -263,10 +264,16 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("token signing key: %w", err)
 	}
 	armAudience := "https://management.core.windows.net/"
+	// ARM takes tokens for ARM's audiences (what az, from the cloud's
+	// activeDirectoryResourceId, and azidentity, from the ResourceManager
+	// service's Audience, ask for; and Azure's public ARM endpoint), Graph
+	// only for its own, the server's URL: a token obtained for one is
+	// refused by the other. The issuer mints tokens for all of them.
+	armAudiences := []string{armAudience, "https://management.azure.com/"}
 	m.Issuer = &identity.Issuer{
 		Key:       key,
 		PublicURL: publicURL,
-		Audiences: []string{armAudience, "https://management.azure.com/", publicURL + "/"},
+		Audiences: append(slices.Clone(armAudiences), publicURL+"/"),
 		Directory: m.Store,
 		Logger:    m.Logger,
 	}
@@ -329,7 +336,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Store:               m.Store,
 		Authorizer:          authorizer,
 		Groups:              groups,
-		VerifyToken:         m.Issuer.VerifyToken,
+		VerifyToken:         m.Issuer.Verifier(armAudiences...),
 		Regions:             regions,
 		PublicURL:           publicURL,
 		AuthorityURL:        publicURL + "/adfs",
@@ -342,7 +349,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Name:                     "Galleon",
 			ResourceManager:          publicURL + "/",
 			LoginEndpoint:            publicURL + "/adfs",
-			Audiences:                []string{armAudience, publicURL + "/"},
+			Audiences:                armAudiences,
 			GraphEndpoint:            publicURL + "/graph/",
 			MicrosoftGraphResourceID: publicURL + "/",
 			Gallery:                  publicURL + "/gallery/",
