@@ -320,6 +320,13 @@ func (s *Server) beginGetAccess(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if !write && d.Properties.CreationData.UploadSizeBytes != nil {
+		// A seal recorded just before a crash may not have written the
+		// content yet; reading finishes it rather than find nothing.
+		if err := s.DiskData.FinishSeal(r.Context(), d); err != nil {
+			return err
+		}
+	}
 	sas, err := s.DiskData.AccessURL(d, write, now.Add(time.Duration(body.DurationInSeconds)*time.Second))
 	if err != nil {
 		return err

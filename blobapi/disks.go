@@ -216,6 +216,15 @@ func (x *Disks) recordedManifest(ctx context.Context, store *chunkstore.Store, d
 			return m, nil
 		}
 	}
+	// Without staged pages there is nothing to rebuild from: reading
+	// the upload's size in zeros would only prove that.
+	exts, err := (&Staging{Bucket: store.Bucket}).extents(ctx, uploadName(d))
+	if err != nil {
+		return nil, err
+	}
+	if len(exts) == 0 {
+		return nil, fmt.Errorf("the sealed content of %s (%s) is gone, and no staged pages are left to rebuild it from", d.ID, d.Properties.SHA256)
+	}
 	id := pendingPrefix(d.Properties.UniqueID) + "retry"
 	m, err := x.ingestUpload(ctx, store, d, id)
 	if err != nil {

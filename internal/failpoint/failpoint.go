@@ -36,6 +36,9 @@ const (
 	// Exit kills the process with SIGKILL, as kill -9 would: no deferred
 	// function, no graceful shutdown, nothing after the point.
 	Exit
+	// Call runs a test's func at the point and returns its error: a test
+	// interleaves another request there, deterministically.
+	Call
 )
 
 // Error is what Hit returns at a point armed with ReturnError.
@@ -56,8 +59,9 @@ var (
 
 type point struct {
 	action Action
-	skip   int // hits to let pass before acting
-	hits   int // times the point was reached while armed
+	fn     func() error // for Call
+	skip   int          // hits to let pass before acting
+	hits   int          // times the point was reached while armed
 }
 
 // Hit is a named point. Unarmed, it returns nil at the cost of an atomic
@@ -69,14 +73,17 @@ func Hit(name string) error {
 	mu.Lock()
 	p, ok := points[name]
 	var act Action
+	var fn func() error
 	if ok {
 		p.hits++
 		if p.hits > p.skip {
-			act = p.action
+			act, fn = p.action, p.fn
 		}
 	}
 	mu.Unlock()
 	switch act {
+	case Call:
+		return fn()
 	case ReturnError:
 		return &Injected{Point: name}
 	case Panic:
@@ -104,6 +111,17 @@ func Enable(name string, action Action, skip int) (disable func()) {
 		armed.Store(len(points) > 0)
 		mu.Unlock()
 	}
+}
+
+// EnableFunc arms point name to call fn at every hit (Call), and returns a
+// func that disarms it. fn runs without the package's lock held, so it may
+// pass the point again.
+func EnableFunc(name string, fn func() error) (disable func()) {
+	disable = Enable(name, Call, 0)
+	mu.Lock()
+	points[name].fn = fn
+	mu.Unlock()
+	return disable
 }
 
 // Hits reports how often an armed point was reached.

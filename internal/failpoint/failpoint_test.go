@@ -27,6 +27,19 @@ func TestHit(t *testing.T) {
 		t.Fatalf("after disarming: %v, armed %v", err, armed.Load())
 	}
 
+	calls := 0
+	offCall := EnableFunc("x/call", func() error {
+		calls++
+		if calls == 1 {
+			return Hit("x/call") // a point may be passed again from within
+		}
+		return errors.New("second")
+	})
+	if err := Hit("x/call"); err == nil || err.Error() != "second" || calls != 2 {
+		t.Fatalf("a Call point = %v after %d calls, want the inner call's error after 2", err, calls)
+	}
+	offCall()
+
 	defer Enable("x/panic", Panic, 0)()
 	defer func() {
 		c, ok := recover().(Crash)
