@@ -349,6 +349,14 @@ func (e *env) upload(sas string, data []byte) {
 	}
 }
 
+// upload2 writes data at off through a SAS in one Put Page.
+func (e *env) upload2(sas string, off int64, data []byte) {
+	e.t.Helper()
+	if code, ec := e.putPage(sas, off, data); code != http.StatusCreated {
+		e.t.Fatalf("Put Page at %d = %d %s", off, code, ec)
+	}
+}
+
 func (e *env) endGetAccess(rg, name string) (int, map[string]any) {
 	e.t.Helper()
 	return e.do("POST", e.snapshotPath(rg, name)+"/endGetAccess"+diskAPI, nil)
