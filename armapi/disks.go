@@ -403,6 +403,14 @@ func (s *Server) endGetAccess(w http.ResponseWriter, r *request) error {
 		n.RevokeAccess() // a write SAS granted while sealing ends here
 		return &n, nil
 	})
+	if galleon.ErrorCode(err) == galleon.CodeConflict {
+		// The winner may have finished before this seal's pending copy
+		// landed; finishing again removes it. Best effort: the disk's
+		// deletion removes it too.
+		if won, gerr := s.Store.GetDisk(r.Context(), id); gerr == nil && won.Properties.SHA256 != "" {
+			_ = s.DiskData.FinishSeal(r.Context(), won)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ func TestSeal_Concurrent(t *testing.T) {
 		if !e.checkDisk("rg", "s", data) {
 			t.Error("the disk is not sealed")
 		}
+		// The loser's pending copy was cleaned up with the winner's.
+		if ids, err := e.stores["eastus"][0].ListManifests(e.ctx, "seal-"); err != nil || len(ids) != 0 {
+			t.Errorf("pending copies left: %v, %v", ids, err)
+		}
 		// Once sealed, endGetAccess is a revocation and answers 200.
 		if code, out := e.endGetAccess("rg", "s"); code != http.StatusOK {
 			t.Errorf("endGetAccess on the sealed disk = %d %v", code, out)
