@@ -56,6 +56,14 @@ func sealAfterCrash(e *env, point string) {
 	}) {
 		e.t.Fatalf("%s was not reached", point)
 	}
+	// A copy made before anything else touches the crashed seal (no read
+	// grant has finished it) has the written bytes, or is refused.
+	code, out := e.do("PUT", e.snapshotPath("rg", "copy")+diskAPI, map[string]any{"location": "eastus", "properties": map[string]any{
+		"creationData": map[string]any{"createOption": "Copy", "sourceResourceId": e.snapshotPath("rg", "s")}}})
+	if code != http.StatusOK && code != http.StatusBadRequest {
+		e.t.Errorf("copying the crashed seal = %d %v", code, out)
+	}
+	e.checkDisk("rg", "copy", data)
 	e.checkDisk("rg", "s", data)
 	e.restart()
 	if code, out := e.endGetAccess("rg", "s"); code != http.StatusOK {
