@@ -34,8 +34,9 @@ const MaxPageWrite = 4 << 20
 // ones where they overlap; the time in the key orders them. A write removes
 // the older writes it covers entirely, so rewriting a range replaces it
 // instead of piling up copies, and the bytes staged in one block are
-// capped at MaxStagedPerBlock: staging holds at most twice the disk's size
-// (plus one block) whatever a client writes.
+// capped at MaxStagedPerBlock (and its clear markers at MaxClearsPerBlock):
+// staging holds at most twice the disk's size, rounded up to a block,
+// whatever a client writes.
 //
 // Uploads staged before this layout (uploads/<upload>/pages/<start>-<end>-<nanos>
 // and …/clears/…) are still read, so an upload in progress survives an
@@ -50,8 +51,13 @@ type Staging struct {
 // one written in full then rewritten in smaller pieces twice that.
 const MaxStagedPerBlock = 2 * MaxPageWrite
 
+// MaxClearsPerBlock caps the clear markers that start in one block and
+// cover none of each other; a clear that covers older ones replaces them.
+const MaxClearsPerBlock = 64
+
 // ErrStagingFull refuses a write that would stage more than
-// MaxStagedPerBlock bytes in one block.
+// MaxStagedPerBlock bytes, or a clear past MaxClearsPerBlock markers, in
+// one block.
 var ErrStagingFull = errors.New("staging full")
 
 // Range is an inclusive byte range, as page lists report them.
@@ -138,13 +144,30 @@ func (s *Staging) ClearPages(ctx context.Context, upload string, r Range) error 
 	if err := validUpload(upload); err != nil {
 		return err
 	}
-	at := s.now().UnixNano()
-	if err := s.Bucket.WriteAll(ctx, s.key(upload, true, r, at), nil, nil); err != nil {
+	// The writes a clear covers start in its own blocks; a clear of more
+	// than a few blocks (the whole disk, say) is rare and reads the list.
+	var exts []extent
+	var err error
+	if first, last := block(r.Start), block(r.End); last-first < 16 {
+		exts, err = s.list(ctx, upload, first, last)
+	} else {
+		exts, err = s.extents(ctx, upload)
+	}
+	if err != nil {
 		return err
 	}
-	// A clear may span the whole disk; it is rare, so it reads the list.
-	exts, err := s.extents(ctx, upload)
-	if err != nil {
+	// Markers hold no bytes, but each is an object that listings read.
+	markers := 1
+	for _, e := range exts {
+		if e.clear && block(e.Start) == block(r.Start) && !covers(r, e.Range) {
+			markers++
+		}
+	}
+	if markers > MaxClearsPerBlock {
+		return fmt.Errorf("%w: %d clears would be staged from offset %d, at most %d may be", ErrStagingFull, markers, block(r.Start)*MaxPageWrite, MaxClearsPerBlock)
+	}
+	at := s.now().UnixNano()
+	if err := s.Bucket.WriteAll(ctx, s.key(upload, true, r, at), nil, nil); err != nil {
 		return err
 	}
 	return s.prune(ctx, exts, r, at)

@@ -149,6 +149,17 @@ func TestStaging_Bound(t *testing.T) {
 	if n, _ := stagedBytes(t, s2, "u"); n != MaxStagedPerBlock {
 		t.Errorf("%d bytes staged, want %d", n, MaxStagedPerBlock)
 	}
+	// Clears that cover none of each other are capped too: they hold no
+	// bytes, but every listing reads them.
+	s3 := tickingStaging(t)
+	err, clears := nil, 0
+	for off := int64(0); err == nil && off < MaxPageWrite; off += PageSize {
+		err = s3.ClearPages(context.Background(), "u", Range{off, off + 2*PageSize - 1})
+		clears++
+	}
+	if !errors.Is(err, ErrStagingFull) || clears != MaxClearsPerBlock+1 {
+		t.Fatalf("overlapping clears stopped after %d with %v, want ErrStagingFull at %d", clears, err, MaxClearsPerBlock+1)
+	}
 }
 
 // TestStaging_OldLayout: pages staged before the block layout are still
