@@ -40,7 +40,16 @@ type Disk struct {
 	Tags       map[string]string
 	Properties DiskProperties
 	SystemData SystemData
+	// AccessGeneration is signed into every SAS URL of the disk; the data
+	// plane refuses a SAS whose generation is not the disk's current one.
+	// Ending access (revokeAccess) and sealing an upload raise it, so every
+	// SAS handed out before stops working at once, not at its expiry. It
+	// never goes down, and it is not part of the ARM representation.
+	AccessGeneration int64
 }
+
+// RevokeAccess ends every SAS URL handed out for the disk so far.
+func (d *Disk) RevokeAccess() { d.AccessGeneration++ }
 
 // DiskProperties mirror the ARM properties of disks and snapshots, with
 // Azure's JSON names. SHA256 is Galleon's extension: the digest of the
@@ -207,6 +216,8 @@ func UpdateDisk(old, new *Disk) error {
 		new.Properties.HyperVGeneration = keep.HyperVGeneration
 	}
 	new.SystemData = old.SystemData
+	// A PUT or PATCH must not bring back SAS URLs that were revoked.
+	new.AccessGeneration = max(new.AccessGeneration, old.AccessGeneration)
 	return nil
 }
 
@@ -217,11 +228,21 @@ type DiskData interface {
 	// AccessURL returns a SAS URL for reading the disk's content, or for
 	// writing its upload, valid until expiry.
 	AccessURL(d *Disk, write bool, expiry time.Time) (string, error)
-	// Seal turns the disk's finished upload into its content and returns
-	// the content's sha256 ("sha256:<hex>"); a malformed VHD is an
+	// Seal reads the disk's finished upload into a pending copy of its
+	// content and returns the content's sha256 ("sha256:<hex>"); the
+	// staged pages and the disk's content are left alone, so a seal that
+	// stops part way can be repeated. A malformed VHD is an
 	// InvalidParameter error naming the problem, and leaves the upload as
 	// it was so that it can be fixed and sealed again.
 	Seal(ctx context.Context, d *Disk) (string, error)
+	// FinishSeal completes a seal once the disk is recorded Unattached
+	// with its SHA256: the pending copy with that digest becomes the
+	// disk's content (unless the content already has it), and the pending
+	// copies and staged pages are removed. It is idempotent, so a retried
+	// endGetAccess finishes a seal that a crash interrupted; when neither
+	// the content nor a pending copy nor the staged pages give the
+	// recorded digest, it fails rather than publish other bytes.
+	FinishSeal(ctx context.Context, d *Disk) error
 	// CopyFromVersion gives the disk the content of one disk of an image
 	// version (disk: VersionDisk(lun)) from its replica in the disk's
 	// region, and returns the content's sha256.

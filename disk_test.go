@@ -51,3 +51,20 @@ func TestUpdateDisk(t *testing.T) {
 		t.Fatalf("changing how a disk was created: %v", e)
 	}
 }
+
+// TestUpdateDisk_KeepsAccessGeneration: a PUT or PATCH cannot lower the
+// generation and so bring revoked SAS URLs back.
+func TestUpdateDisk_KeepsAccessGeneration(t *testing.T) {
+	old := &Disk{Location: "eastus", AccessGeneration: 3, Properties: DiskProperties{CreationData: CreationData{CreateOption: CreateUpload}}}
+	for _, in := range []int64{0, 2, 3} {
+		n := &Disk{Location: "eastus", AccessGeneration: in}
+		if err := UpdateDisk(old, n); err != nil || n.AccessGeneration != 3 {
+			t.Errorf("an update with generation %d: %d, %v; want 3", in, n.AccessGeneration, err)
+		}
+	}
+	d := *old
+	d.RevokeAccess()
+	if d.AccessGeneration != 4 || old.AccessGeneration != 3 {
+		t.Errorf("RevokeAccess: %d (old %d), want 4 (3)", d.AccessGeneration, old.AccessGeneration)
+	}
+}

@@ -87,6 +87,10 @@ type DiskStore interface {
 	// subscription when id.ResourceGroup is empty.
 	ListDisks(ctx context.Context, id DiskID, page Page) ([]Disk, string, error)
 	DeleteDisk(ctx context.Context, id DiskID) (bool, error)
+	// DiskAccessGeneration returns the AccessGeneration of the disk or
+	// snapshot with this uniqueId: the data plane's check of a SAS. A
+	// deleted disk, or none with that id, is ResourceNotFound.
+	DiskAccessGeneration(ctx context.Context, uniqueID string) (int64, error)
 }
 
 // ManagedImageStore keeps managed images (id.Type TypeManagedImage).

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/failpoint"
 )
 
 // diskVersions are the stable DiskRP api-versions of disks and snapshots.
@@ -332,6 +333,13 @@ func (s *Server) beginGetAccess(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if !write && d.Properties.CreationData.UploadSizeBytes != nil {
+		// A seal recorded just before a crash may not have written the
+		// content yet; reading finishes it rather than find nothing.
+		if err := s.DiskData.FinishSeal(r.Context(), d); err != nil {
+			return err
+		}
+	}
 	sas, err := s.DiskData.AccessURL(d, write, now.Add(time.Duration(body.DurationInSeconds)*time.Second))
 	if err != nil {
 		return err
@@ -340,41 +348,107 @@ func (s *Server) beginGetAccess(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// endGetAccess ends access; for an upload that means sealing the uploaded
-// bytes into the disk's content (ActiveUpload → Unattached).
+// endGetAccess ends access. Every SAS handed out for the disk so far is
+// revoked (its access generation goes up); for an upload that means
+// sealing the uploaded bytes into the disk's content (ActiveUpload →
+// Unattached). A seal is three steps, each safe to repeat after a crash:
+//
+//  1. claim: the generation goes up, which ends the write SAS (no page
+//     lands while the bytes are read) and names this attempt;
+//  2. DiskData.Seal reads the staged pages into a pending copy and
+//     returns their digest; nothing is deleted;
+//  3. record: the disk becomes Unattached with the digest, only if no
+//     other seal claimed it since (else 409 Conflict: one seal wins);
+//  4. DiskData.FinishSeal makes the pending copy the content and deletes
+//     the staged pages.
+//
+// A crash before 3 leaves the disk ActiveUpload with its pages: a retry
+// seals again, to the same digest. A crash after 3 leaves it Unattached:
+// a retry (any endGetAccess) runs step 4 again, which finds the recorded
+// digest's bytes or fails; it never records other bytes.
 func (s *Server) endGetAccess(w http.ResponseWriter, r *request) error {
 	id := parentDiskID(r)
 	d, err := s.Store.GetDisk(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if d.Properties.DiskState != galleon.DiskActiveUpload {
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
 	if s.DiskData == nil {
 		return galleon.Errorf(galleon.CodeInternal, "The data plane is not configured.")
 	}
-	// Sealing reads every byte; it runs outside the store's transaction,
-	// and the state is checked again when the result is recorded.
-	digest, err := s.DiskData.Seal(r.Context(), d)
+	if d.Properties.DiskState != galleon.DiskActiveUpload {
+		// A seal recorded before a crash is finished before its leftovers
+		// could be mistaken for anything else.
+		if d.Properties.SHA256 != "" {
+			if err := s.DiskData.FinishSeal(r.Context(), d); err != nil {
+				return err
+			}
+		}
+		if _, err := s.revokeAccess(r, id, d.Properties.UniqueID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	claimed, err := s.revokeAccess(r, id, d.Properties.UniqueID)
 	if err != nil {
 		return err
 	}
-	_, _, err = s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+	if claimed.Properties.DiskState != galleon.DiskActiveUpload {
+		w.WriteHeader(http.StatusOK) // sealed by another call meanwhile
+		return nil
+	}
+	// Sealing reads every byte; it runs outside the store's transaction.
+	digest, err := s.DiskData.Seal(r.Context(), claimed)
+	if err != nil {
+		return err
+	}
+	sealed, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
 		if old == nil || old.Properties.UniqueID != d.Properties.UniqueID {
 			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
+		}
+		if old.AccessGeneration != claimed.AccessGeneration || old.Properties.DiskState != galleon.DiskActiveUpload {
+			return nil, galleon.Errorf(galleon.CodeConflict,
+				"Another endGetAccess sealed '%s' or began to while this one read its bytes; only that one's result is kept.", id.Name)
 		}
 		n := *old
 		n.Properties.DiskState = galleon.DiskUnattached
 		n.Properties.SHA256 = digest
+		n.RevokeAccess() // a write SAS granted while sealing ends here
 		return &n, nil
 	})
+	if galleon.ErrorCode(err) == galleon.CodeConflict {
+		// The winner may have finished before this seal's pending copy
+		// landed; finishing again removes it. Best effort: the disk's
+		// deletion removes it too.
+		if won, gerr := s.Store.GetDisk(r.Context(), id); gerr == nil && won.Properties.SHA256 != "" {
+			_ = s.DiskData.FinishSeal(r.Context(), won)
+		}
+	}
 	if err != nil {
+		return err
+	}
+	if err := failpoint.Hit("seal/after-record"); err != nil {
+		return err
+	}
+	if err := s.DiskData.FinishSeal(r.Context(), sealed); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// revokeAccess raises the disk's access generation, ending every SAS
+// handed out for it, and returns the disk as stored.
+func (s *Server) revokeAccess(r *request, id galleon.DiskID, uniqueID string) (*galleon.Disk, error) {
+	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+		if old == nil || old.Properties.UniqueID != uniqueID {
+			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
+		}
+		n := *old
+		n.RevokeAccess()
+		return &n, nil
+	})
+	return d, err
 }
 
 // imageContent is the content a new disk takes from an image version, an

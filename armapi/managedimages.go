@@ -283,5 +283,12 @@ func (s *Server) sourceDisk(ctx context.Context, source, target, region string) 
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target,
 			"The source '%s' holds no bytes yet (disk state %s): finish its upload with endGetAccess first.", source, d.Properties.DiskState)
 	}
+	if d.Properties.CreationData.UploadSizeBytes != nil && s.DiskData != nil {
+		// A seal recorded just before a crash may not have written the
+		// content yet: finish it, so that the source's bytes are there.
+		if err := s.DiskData.FinishSeal(ctx, d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }

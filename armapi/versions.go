@@ -13,6 +13,7 @@ import (
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/authz"
+	"github.com/galleon-project/galleon/internal/failpoint"
 )
 
 var galleryVersionAPI = apiVersions{provider: true, resourceType: "galleries/images/versions", versions: galleryVersions}
@@ -216,6 +217,9 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 		return &n, nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := failpoint.Hit("version-put/after-store"); err != nil {
 		return err
 	}
 	if err := s.Store.StartOperation(r.Context(), op); err != nil {

@@ -14,16 +14,26 @@ import (
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/internal/failpoint"
 	"github.com/galleon-project/galleon/vhd"
 )
 
 // Disks is the data plane of disks and snapshots: it signs their SAS URLs,
 // stages their uploads and seals them into content-addressed chunks in the
 // disk's region. Blob ids carry what the data plane needs, under the
-// signature, so it never reads the metadata store:
+// signature:
 //
 //	<region>/upload-<uniqueId>-<bytes>   an upload in progress (write SAS)
 //	<region>/disk-<uniqueId>             sealed content (read SAS)
+//
+// A disk's SAS also carries the disk's access generation (si, signed); the
+// one read of the metadata store the data plane makes is Generation, to
+// refuse a SAS that revokeAccess or a seal has ended since.
+//
+// Sealing is two steps around the store's record, so that a crash at any
+// point leaves something a retry can finish (see Seal and FinishSeal):
+//
+//	seal-<uniqueId>-<generation>         a pending copy of the content, until the seal is recorded
 type Disks struct {
 	Signer    *Signer
 	PublicURL string
@@ -35,6 +45,10 @@ type Disks struct {
 	// Importer reads the VHDs of imports and of managed image disks
 	// given by blob URI.
 	Importer *Importer
+	// Generation returns the current access generation of the disk with
+	// a uniqueId (galleon.DiskStore.DiskAccessGeneration); a SAS of any
+	// other generation is refused. Nil checks nothing: tests only.
+	Generation func(ctx context.Context, uniqueID string) (int64, error)
 }
 
 var _ galleon.DiskData = (*Disks)(nil)
@@ -44,6 +58,43 @@ func uploadName(d *galleon.Disk) string {
 }
 
 func contentName(uniqueID string) string { return "disk-" + uniqueID }
+
+func pendingPrefix(uniqueID string) string { return "seal-" + uniqueID + "-" }
+
+func pendingName(d *galleon.Disk) string {
+	return pendingPrefix(d.Properties.UniqueID) + strconv.FormatInt(d.AccessGeneration, 10)
+}
+
+// errRevoked answers a SAS whose disk has moved to another access
+// generation, or is gone.
+func errRevoked() *StorageError {
+	return &StorageError{http.StatusForbidden, "AuthenticationFailed",
+		"Server failed to authenticate the request. The SAS was revoked: access to the disk was ended, or its upload sealed, since it was granted."}
+}
+
+// checkGeneration refuses a request whose SAS (already verified) is not
+// of the disk's current access generation.
+func (x *Disks) checkGeneration(r *http.Request, uniqueID string) error {
+	if x.Generation == nil {
+		return nil
+	}
+	si := r.URL.Query().Get("si")
+	signed, err := strconv.ParseInt(si, 10, 64)
+	if err != nil {
+		return errRevoked()
+	}
+	gen, err := x.Generation(r.Context(), uniqueID)
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return errRevoked()
+	}
+	if err != nil {
+		return err
+	}
+	if gen != signed {
+		return errRevoked()
+	}
+	return nil
+}
 
 // AccessURL signs a URL for the disk's upload (write) or content (read).
 func (x *Disks) AccessURL(d *galleon.Disk, write bool, expiry time.Time) (string, error) {
@@ -59,27 +110,22 @@ func (x *Disks) AccessURL(d *galleon.Disk, write bool, expiry time.Time) (string
 		// The page blob client reads properties and page ranges as it writes.
 		id, perm = region+"/"+uploadName(d), PermissionRead|PermissionWrite
 	}
-	return x.PublicURL + PathPrefix + id + "?" + x.Signer.Sign(PathPrefix+id, perm, expiry).Encode(), nil
+	si := strconv.FormatInt(d.AccessGeneration, 10)
+	return x.PublicURL + PathPrefix + id + "?" + x.Signer.SignIdentifier(PathPrefix+id, perm, expiry, si).Encode(), nil
 }
 
-// Seal ingests the assembled upload, checks it is a VHD Azure would take,
-// and keeps it as the disk's content.
+// Seal ingests the assembled upload into a pending copy named after the
+// disk's access generation (which the caller raised to claim the seal),
+// checks it is a VHD Azure would take, and returns its digest. It changes
+// neither the disk's content nor the staged pages: until the store records
+// the digest, a crash leaves only a pending copy, which a retry replaces.
 func (x *Disks) Seal(ctx context.Context, d *galleon.Disk) (string, error) {
-	region := galleon.NormalizeLocation(d.Location)
-	store, ok := x.Stores[region]
+	store, ok := x.Stores[galleon.NormalizeLocation(d.Location)]
 	if !ok {
-		return "", fmt.Errorf("no store for region %s", region)
+		return "", fmt.Errorf("no store for region %s", d.Location)
 	}
-	size := *d.Properties.CreationData.UploadSizeBytes
-	staging := &Staging{Bucket: store.Bucket}
-	upload := uploadName(d)
-	rc, err := staging.Open(ctx, upload, size)
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	id := contentName(d.Properties.UniqueID)
-	m, _, err := store.Ingest(ctx, id, rc)
+	id := pendingName(d)
+	m, err := x.ingestUpload(ctx, store, d, id)
 	if err != nil {
 		return "", err
 	}
@@ -98,14 +144,101 @@ func (x *Disks) Seal(ctx context.Context, d *galleon.Disk) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := staging.Delete(ctx, upload); err != nil {
+	if err := failpoint.Hit("seal/after-ingest"); err != nil {
 		return "", err
 	}
 	return m.Digest.String(), nil
 }
 
+// ingestUpload reads the staged pages of d's upload into manifest id.
+func (x *Disks) ingestUpload(ctx context.Context, store *chunkstore.Store, d *galleon.Disk, id string) (*chunkstore.Manifest, error) {
+	staging := &Staging{Bucket: store.Bucket}
+	rc, err := staging.Open(ctx, uploadName(d), *d.Properties.CreationData.UploadSizeBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	m, _, err := store.Ingest(ctx, id, rc)
+	return m, err
+}
+
+// FinishSeal makes the seal recorded in d (Unattached with SHA256) the
+// disk's content and removes what the seal left: pending copies and staged
+// pages. Each step is safe to repeat, in this order: the content is written
+// before anything it could be rebuilt from is deleted.
+func (x *Disks) FinishSeal(ctx context.Context, d *galleon.Disk) error {
+	store, ok := x.Stores[galleon.NormalizeLocation(d.Location)]
+	if !ok || d.Properties.CreationData.UploadSizeBytes == nil || d.Properties.SHA256 == "" {
+		return nil
+	}
+	content := contentName(d.Properties.UniqueID)
+	m, err := store.GetManifest(ctx, content)
+	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
+		return err
+	}
+	if m == nil || m.Digest.String() != d.Properties.SHA256 {
+		if m, err = x.recordedManifest(ctx, store, d); err != nil {
+			return err
+		}
+		if err := store.PutManifest(ctx, content, m); err != nil {
+			return err
+		}
+	}
+	pending, err := store.ListManifests(ctx, pendingPrefix(d.Properties.UniqueID))
+	if err != nil {
+		return err
+	}
+	for _, id := range pending {
+		if err := store.DeleteManifest(ctx, id); err != nil {
+			return err
+		}
+	}
+	return (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d))
+}
+
+// recordedManifest finds the bytes whose digest the seal recorded: a
+// pending copy, or else the staged pages read again. Other bytes are an
+// error, never the disk's content.
+func (x *Disks) recordedManifest(ctx context.Context, store *chunkstore.Store, d *galleon.Disk) (*chunkstore.Manifest, error) {
+	pending, err := store.ListManifests(ctx, pendingPrefix(d.Properties.UniqueID))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range pending {
+		m, err := store.GetManifest(ctx, id)
+		if errors.Is(err, chunkstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Digest.String() == d.Properties.SHA256 {
+			return m, nil
+		}
+	}
+	// Without staged pages there is nothing to rebuild from: reading
+	// the upload's size in zeros would only prove that.
+	exts, err := (&Staging{Bucket: store.Bucket}).extents(ctx, uploadName(d))
+	if err != nil {
+		return nil, err
+	}
+	if len(exts) == 0 {
+		return nil, fmt.Errorf("the sealed content of %s (%s) is gone, and no staged pages are left to rebuild it from", d.ID, d.Properties.SHA256)
+	}
+	id := pendingPrefix(d.Properties.UniqueID) + "retry"
+	m, err := x.ingestUpload(ctx, store, d, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Digest.String() != d.Properties.SHA256 {
+		_ = store.DeleteManifest(ctx, id)
+		return nil, fmt.Errorf("the staged pages of %s now read as %s, not the sealed %s: the seal cannot be finished", d.ID, m.Digest, d.Properties.SHA256)
+	}
+	return m, nil
+}
+
 // Upload resolves an upload id for Server.Upload.
-func (x *Disks) Upload(_ *http.Request, id string) (*Upload, error) {
+func (x *Disks) Upload(r *http.Request, id string) (*Upload, error) {
 	region, name, _ := strings.Cut(id, "/")
 	store, ok := x.Stores[region]
 	rest, isUpload := strings.CutPrefix(name, "upload-")
@@ -116,6 +249,9 @@ func (x *Disks) Upload(_ *http.Request, id string) (*Upload, error) {
 	size, err := strconv.ParseInt(rest[i+1:], 10, 64)
 	if err != nil {
 		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	if err := x.checkGeneration(r, rest[:i]); err != nil {
+		return nil, err
 	}
 	return &Upload{Staging: &Staging{Bucket: store.Bucket}, Size: size, Name: name}, nil
 }
@@ -129,6 +265,13 @@ func (x *Disks) Content(r *http.Request, id string) (io.ReadSeekCloser, error) {
 	store, ok := x.Stores[region]
 	if !ok || !strings.HasPrefix(name, "disk-") && !strings.HasPrefix(name, "v-") {
 		return nil, &StorageError{http.StatusNotFound, "BlobNotFound", "The specified blob does not exist."}
+	}
+	// A version's SAS is not checked: no call ends access to a version,
+	// and its content goes with it.
+	if uid, ok := strings.CutPrefix(name, "disk-"); ok {
+		if err := x.checkGeneration(r, uid); err != nil {
+			return nil, err
+		}
 	}
 	m, err := store.GetManifest(r.Context(), name)
 	if errors.Is(err, chunkstore.ErrNotFound) {
@@ -277,6 +420,15 @@ func (x *Disks) DeleteDiskContent(ctx context.Context, d *galleon.Disk) error {
 	if d.Properties.CreationData.UploadSizeBytes != nil {
 		if err := (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d)); err != nil {
 			return err
+		}
+		pending, err := store.ListManifests(ctx, pendingPrefix(d.Properties.UniqueID))
+		if err != nil {
+			return err
+		}
+		for _, id := range pending {
+			if err := store.DeleteManifest(ctx, id); err != nil {
+				return err
+			}
 		}
 	}
 	return store.DeleteManifest(ctx, contentName(d.Properties.UniqueID))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/internal/failpoint"
 	"github.com/galleon-project/galleon/netguard"
 	"github.com/galleon-project/galleon/vhd"
 )
@@ -134,6 +135,9 @@ func (im *Importer) ImportVHD(ctx context.Context, store *chunkstore.Store, id, 
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source is not a VHD Azure accepts: %s", fe.Problem)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := failpoint.Hit("import/after-ingest"); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -7,6 +7,7 @@ package blobapi
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -195,11 +197,11 @@ func (s *Server) putPage(w http.ResponseWriter, r *http.Request, id string, up *
 			return errInvalidHeader("The Content-Length %d does not match the range's %d bytes.", r.ContentLength, n)
 		}
 		if err := up.Staging.WritePages(r.Context(), id, rng, http.MaxBytesReader(w, r.Body, n)); err != nil {
-			return err
+			return pageWriteError(err)
 		}
 	case "clear":
 		if err := up.Staging.ClearPages(r.Context(), id, rng); err != nil {
-			return err
+			return pageWriteError(err)
 		}
 	default:
 		return errInvalidHeader("x-ms-page-write must be update or clear, not '%s'.", op)
@@ -211,6 +213,23 @@ func (s *Server) putPage(w http.ResponseWriter, r *http.Request, id string, up *
 	h.Set("x-ms-request-server-encrypted", "true")
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// pageWriteError says why a page could not be staged when the reason is
+// the server's storage, not a fault to hide behind InternalError.
+func pageWriteError(err error) error {
+	switch {
+	case errors.Is(err, ErrStagingFull):
+		return &StorageError{http.StatusConflict, "StagedPagesLimitExceeded",
+			"The upload has too many overlapping pages staged (" + err.Error() + "); write each range once, or seal and start again."}
+	case errors.Is(err, syscall.ENOSPC):
+		return &StorageError{http.StatusInsufficientStorage, "InsufficientStorage",
+			"The region's storage has no space left for this page; retry when space has been freed."}
+	case errors.Is(err, syscall.EDQUOT):
+		return &StorageError{http.StatusInsufficientStorage, "InsufficientStorage",
+			"The region's storage quota is exhausted; retry when space has been freed."}
+	}
+	return err
 }
 
 type pageList struct {

@@ -20,12 +20,15 @@ import (
 //	sr   signed resource: always "b", a blob
 //	sp   signed permissions: "r", "w" or "rw"
 //	se   signed expiry, RFC 3339 in UTC to the second
+//	si   signed identifier (optional): for a disk, its access generation, which
+//	     the data plane compares with the store's, so ending access revokes
+//	     the SAS as changing a stored access policy does in Azure
 //	sig  base64 HMAC-SHA256 of the string to sign, keyed by the installation secret
 //
 // The string to sign is sp, se, the resource path, sv and sr, one per
 // line, in the order Azure's service SAS uses for the fields it shares,
-// so changing any of them — or using the URL on another blob — breaks
-// the signature.
+// and si on a sixth line when the SAS has one, so changing any of them —
+// or using the URL on another blob — breaks the signature.
 
 // sasVersion is the sv Galleon signs with. It names the string-to-sign
 // layout, not the x-ms-version the data plane speaks, so that one can
@@ -128,6 +131,13 @@ func (s *Signer) now() time.Time {
 // the path of the blob URL (e.g. PathPrefix+id), until expiry (kept to the
 // second). Signing without a key is a programming error and panics.
 func (s *Signer) Sign(resource string, perm Permission, expiry time.Time) url.Values {
+	return s.SignIdentifier(resource, perm, expiry, "")
+}
+
+// SignIdentifier is Sign with a signed identifier si (none when empty),
+// which Verify vouches for but does not judge: whoever serves the blob
+// compares it with what it expects.
+func (s *Signer) SignIdentifier(resource string, perm Permission, expiry time.Time, si string) url.Values {
 	if len(s.Key) == 0 {
 		panic(errNoKey)
 	}
@@ -136,6 +146,9 @@ func (s *Signer) Sign(resource string, perm Permission, expiry time.Time) url.Va
 		"sr": {"b"},
 		"sp": {perm.String()},
 		"se": {expiry.UTC().Format(expiryLayout)},
+	}
+	if si != "" {
+		q.Set("si", si)
 	}
 	q.Set("sig", base64.StdEncoding.EncodeToString(s.mac(resource, q)))
 	return q
@@ -160,6 +173,9 @@ func (s *Signer) Verify(resource string, q url.Values, need Permission) error {
 			// One value is signed and another might be read elsewhere.
 			return errAuthentication("%s is given %d times; it must be given once", k, len(q[k]))
 		}
+	}
+	if len(q["si"]) > 1 {
+		return errAuthentication("si is given %d times; it must be given at most once", len(q["si"]))
 	}
 	if sv := q.Get("sv"); sv != sasVersion {
 		return errAuthentication("Signed version [%s] is not supported; Galleon signs with %s", sv, sasVersion)
@@ -214,5 +230,11 @@ func (s *Signer) mac(resource string, q url.Values) []byte {
 }
 
 func stringToSign(resource string, q url.Values) string {
-	return strings.Join([]string{q.Get("sp"), q.Get("se"), resource, q.Get("sv"), q.Get("sr")}, "\n")
+	fields := []string{q.Get("sp"), q.Get("se"), resource, q.Get("sv"), q.Get("sr")}
+	if _, ok := q["si"]; ok {
+		// Present but empty still adds the line: removing si, or adding
+		// an empty one, changes what was signed.
+		fields = append(fields, q.Get("si"))
+	}
+	return strings.Join(fields, "\n")
 }

@@ -229,3 +229,40 @@ func TestSigner_Authorize(t *testing.T) {
 		t.Errorf("a missing key came back as %v, want an internal error", err)
 	}
 }
+
+// TestSigner_Identifier: si is under the signature: changing, removing,
+// adding or repeating it breaks the SAS; Verify leaves judging its value
+// to the data plane.
+func TestSigner_Identifier(t *testing.T) {
+	now := sasNow
+	s := MustSigner(t, &now)
+	const disk = PathPrefix + "r/disk-1"
+	signed := s.SignIdentifier(disk, PermissionRead, sasExpiry, "4")
+	if err := s.Verify(disk, signed, PermissionRead); err != nil || signed.Get("si") != "4" {
+		t.Fatalf("a SAS with si: %v (si %q)", err, signed.Get("si"))
+	}
+	plain := s.Sign(disk, PermissionRead, sasExpiry)
+	for _, tt := range []struct {
+		name   string
+		mutate func(q url.Values)
+		from   url.Values
+	}{
+		{"Changed", func(q url.Values) { q.Set("si", "5") }, signed},
+		{"Removed", func(q url.Values) { q.Del("si") }, signed},
+		{"Emptied", func(q url.Values) { q.Set("si", "") }, signed},
+		{"Added", func(q url.Values) { q.Set("si", "4") }, plain},
+		{"Repeated", func(q url.Values) { q.Add("si", "4") }, signed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := url.Values{}
+			for k, v := range tt.from {
+				q[k] = append([]string(nil), v...)
+			}
+			tt.mutate(q)
+			var se *SASError
+			if err := s.Verify(disk, q, PermissionRead); !errors.As(err, &se) || se.Code != "AuthenticationFailed" {
+				t.Fatalf("Verify = %v, want AuthenticationFailed", err)
+			}
+		})
+	}
+}

@@ -12,6 +12,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/galleon-project/galleon/internal/failpoint"
 )
 
 // PageSize is the unit of page blob writes: every range starts and ends on
@@ -24,15 +26,39 @@ const MaxPageWrite = 4 << 20
 // Staging keeps the pages of uploads in progress, in a bucket, so that any
 // node behind a load balancer can take any page:
 //
-//	uploads/<upload>/pages/<start>-<end>-<nanos>   the bytes of one Put Page
-//	uploads/<upload>/clears/<start>-<end>-<nanos>  an empty marker of one Clear Page
+//	uploads/<upload>/b/<block>/<start>-<end>-<nanos>-p   the bytes of one Put Page
+//	uploads/<upload>/b/<block>/<start>-<end>-<nanos>-c   an empty marker of one Clear Page
 //
-// Later writes win over earlier ones where they overlap; the time in the
-// key orders them.
+// where block is start / MaxPageWrite, so the writes near a range are found
+// by listing at most three small folders. Later writes win over earlier
+// ones where they overlap; the time in the key orders them. A write removes
+// the older writes it covers entirely, so rewriting a range replaces it
+// instead of piling up copies, and the bytes staged in one block are
+// capped at MaxStagedPerBlock (and its clear markers at MaxClearsPerBlock):
+// staging holds at most twice the disk's size, rounded up to a block,
+// whatever a client writes.
+//
+// Uploads staged before this layout (uploads/<upload>/pages/<start>-<end>-<nanos>
+// and …/clears/…) are still read, so an upload in progress survives an
+// upgrade.
 type Staging struct {
 	Bucket *blob.Bucket
 	Now    func() time.Time
 }
+
+// MaxStagedPerBlock caps the bytes of staged writes that start in one
+// block of MaxPageWrite bytes: a block written once takes MaxPageWrite, and
+// one written in full then rewritten in smaller pieces twice that.
+const MaxStagedPerBlock = 2 * MaxPageWrite
+
+// MaxClearsPerBlock caps the clear markers that start in one block and
+// cover none of each other; a clear that covers older ones replaces them.
+const MaxClearsPerBlock = 64
+
+// ErrStagingFull refuses a write that would stage more than
+// MaxStagedPerBlock bytes, or a clear past MaxClearsPerBlock markers, in
+// one block.
+var ErrStagingFull = errors.New("staging full")
 
 // Range is an inclusive byte range, as page lists report them.
 type Range struct{ Start, End int64 }
@@ -51,19 +77,48 @@ func validUpload(upload string) error {
 	return nil
 }
 
-func (s *Staging) key(upload, kind string, r Range) string {
-	return fmt.Sprintf("uploads/%s/%s/%020d-%020d-%020d", upload, kind, r.Start, r.End, s.now().UnixNano())
+func block(offset int64) int64 { return offset / MaxPageWrite }
+
+func blockPrefix(upload string, b int64) string {
+	return fmt.Sprintf("uploads/%s/b/%012d/", upload, b)
 }
 
-// WritePages stores the bytes of range r (r.End-r.Start+1 bytes from data).
+func (s *Staging) key(upload string, clear bool, r Range, at int64) string {
+	kind := "p"
+	if clear {
+		kind = "c"
+	}
+	return fmt.Sprintf("%s%020d-%020d-%020d-%s", blockPrefix(upload, block(r.Start)), r.Start, r.End, at, kind)
+}
+
+// WritePages stores the bytes of range r (r.End-r.Start+1 bytes from data)
+// and removes the older writes r covers. It returns ErrStagingFull, having
+// stored nothing, when the bytes staged in r's first block would exceed
+// MaxStagedPerBlock.
 func (s *Staging) WritePages(ctx context.Context, upload string, r Range, data io.Reader) error {
 	if err := validUpload(upload); err != nil {
 		return err
 	}
 	n := r.End - r.Start + 1
-	ctx, cancel := context.WithCancel(ctx)
+	// A write of at most MaxPageWrite bytes overlaps only writes that
+	// start in its own blocks or the one before.
+	near, err := s.list(ctx, upload, max(block(r.Start)-1, 0), block(r.End))
+	if err != nil {
+		return err
+	}
+	staged := n
+	for _, e := range near {
+		if block(e.Start) == block(r.Start) && !covers(r, e.Range) {
+			staged += e.size
+		}
+	}
+	if staged > MaxStagedPerBlock {
+		return fmt.Errorf("%w: %d bytes would be staged from offset %d, at most %d may be", ErrStagingFull, staged, block(r.Start)*MaxPageWrite, MaxStagedPerBlock)
+	}
+	at := s.now().UnixNano()
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel() // cancelling before Close aborts the write
-	w, err := s.Bucket.NewWriter(ctx, s.key(upload, "pages", r), &blob.WriterOptions{ContentType: "application/octet-stream"})
+	w, err := s.Bucket.NewWriter(wctx, s.key(upload, false, r, at), &blob.WriterOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return err
 	}
@@ -77,15 +132,63 @@ func (s *Staging) WritePages(ctx context.Context, upload string, r Range, data i
 		// so the writer is abandoned through its context instead.
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return s.prune(ctx, near, r, at)
 }
 
-// ClearPages records that range r is zeros again.
+// ClearPages records that range r is zeros again, and removes the older
+// writes it covers.
 func (s *Staging) ClearPages(ctx context.Context, upload string, r Range) error {
 	if err := validUpload(upload); err != nil {
 		return err
 	}
-	return s.Bucket.WriteAll(ctx, s.key(upload, "clears", r), nil, nil)
+	// The writes a clear covers start in its own blocks; a clear of more
+	// than a few blocks (the whole disk, say) is rare and reads the list.
+	var exts []extent
+	var err error
+	if first, last := block(r.Start), block(r.End); last-first < 16 {
+		exts, err = s.list(ctx, upload, first, last)
+	} else {
+		exts, err = s.extents(ctx, upload)
+	}
+	if err != nil {
+		return err
+	}
+	// Markers hold no bytes, but each is an object that listings read.
+	markers := 1
+	for _, e := range exts {
+		if e.clear && block(e.Start) == block(r.Start) && !covers(r, e.Range) {
+			markers++
+		}
+	}
+	if markers > MaxClearsPerBlock {
+		return fmt.Errorf("%w: %d clears would be staged from offset %d, at most %d may be", ErrStagingFull, markers, block(r.Start)*MaxPageWrite, MaxClearsPerBlock)
+	}
+	at := s.now().UnixNano()
+	if err := s.Bucket.WriteAll(ctx, s.key(upload, true, r, at), nil, nil); err != nil {
+		return err
+	}
+	return s.prune(ctx, exts, r, at)
+}
+
+// covers reports whether r holds all of e.
+func covers(r, e Range) bool { return r.Start <= e.Start && e.End <= r.End }
+
+// prune deletes the writes among exts that are older than at and lie
+// within r: the write at at hides every byte of them. Another node's
+// newer write is never deleted, so concurrent writes of one range leave
+// the newest.
+func (s *Staging) prune(ctx context.Context, exts []extent, r Range, at int64) error {
+	for _, e := range exts {
+		if e.at < at && covers(r, e.Range) {
+			if err := s.Bucket.Delete(ctx, e.key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // extent is one stored write, in the order it happened.
@@ -94,38 +197,76 @@ type extent struct {
 	key   string
 	clear bool
 	at    int64
+	size  int64 // bytes stored
+}
+
+// list returns the writes that start in blocks first to last.
+func (s *Staging) list(ctx context.Context, upload string, first, last int64) ([]extent, error) {
+	var out []extent
+	for b := first; b <= last; b++ {
+		exts, err := s.listPrefix(ctx, upload, blockPrefix(upload, b))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, exts...)
+	}
+	return out, nil
 }
 
 func (s *Staging) extents(ctx context.Context, upload string) ([]extent, error) {
 	if err := validUpload(upload); err != nil {
 		return nil, err
 	}
+	out, err := s.listPrefix(ctx, upload, "uploads/"+upload+"/")
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
+	return out, nil
+}
+
+// listPrefix parses the keys under prefix, of either layout.
+func (s *Staging) listPrefix(ctx context.Context, upload, prefix string) ([]extent, error) {
 	var out []extent
-	it := s.Bucket.List(&blob.ListOptions{Prefix: "uploads/" + upload + "/"})
+	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			break
+			return out, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		rest := strings.TrimPrefix(obj.Key, "uploads/"+upload+"/")
-		kind, name, ok := strings.Cut(rest, "/")
-		parts := strings.Split(name, "-")
-		if !ok || len(parts) != 3 {
-			continue
+		if e, ok := parseExtent(strings.TrimPrefix(obj.Key, "uploads/"+upload+"/")); ok {
+			e.key, e.size = obj.Key, obj.Size
+			out = append(out, e)
 		}
-		start, err1 := strconv.ParseInt(parts[0], 10, 64)
-		end, err2 := strconv.ParseInt(parts[1], 10, 64)
-		at, err3 := strconv.ParseInt(parts[2], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			continue
-		}
-		out = append(out, extent{Range: Range{start, end}, key: obj.Key, clear: kind == "clears", at: at})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
-	return out, nil
+}
+
+// parseExtent reads a key below uploads/<upload>/: b/<block>/<start>-<end>-<nanos>-<p|c>,
+// or the older pages/<start>-<end>-<nanos> and clears/<start>-<end>-<nanos>.
+func parseExtent(rest string) (extent, bool) {
+	var e extent
+	dirs := strings.Split(rest, "/")
+	name := dirs[len(dirs)-1]
+	parts := strings.Split(name, "-")
+	switch {
+	case len(dirs) == 3 && dirs[0] == "b" && len(parts) == 4 && (parts[3] == "p" || parts[3] == "c"):
+		e.clear = parts[3] == "c"
+	case len(dirs) == 2 && (dirs[0] == "pages" || dirs[0] == "clears") && len(parts) == 3:
+		e.clear = dirs[0] == "clears"
+	default:
+		return e, false
+	}
+	start, err1 := strconv.ParseInt(parts[0], 10, 64)
+	end, err2 := strconv.ParseInt(parts[1], 10, 64)
+	at, err3 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return e, false
+	}
+	e.Range, e.at = Range{start, end}, at
+	return e, true
 }
 
 // PageRanges returns the ranges that hold written (not cleared) bytes,
@@ -227,6 +368,12 @@ func (s *Staging) Delete(ctx context.Context, upload string) error {
 	}
 	for _, e := range exts {
 		if err := s.Bucket.Delete(ctx, e.key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return err
+		}
+		// A crash here leaves part of the pages; the seal is recorded by
+		// then, and whoever comes next (a retried endGetAccess, the disk's
+		// deletion) deletes the rest.
+		if err := failpoint.Hit("seal/during-staging-delete"); err != nil {
 			return err
 		}
 	}

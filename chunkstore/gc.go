@@ -7,6 +7,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/galleon-project/galleon/internal/failpoint"
 )
 
 // GCStats says what a GC pass found and did.
@@ -53,6 +55,9 @@ func (s *Store) GC(ctx context.Context) (st GCStats, err error) {
 			default:
 				dead = append(dead, obj)
 			}
+		}
+		if err := failpoint.Hit("gc/before-delete"); err != nil {
+			return err
 		}
 		// Listing first and deleting after keeps the listing stable.
 		var deleted = make([]bool, len(dead))

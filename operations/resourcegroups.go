@@ -7,6 +7,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/galleon-project/galleon"
+	"github.com/galleon-project/galleon/internal/failpoint"
 )
 
 // ResourceGroupDeleter is what deleting a resource group needs: its
@@ -47,7 +48,12 @@ func deleteContent(ctx context.Context, store ResourceGroupDeleter, data galleon
 	for _, typ := range []string{galleon.TypeDisk, galleon.TypeSnapshot} {
 		err := eachPage(func(p galleon.Page) ([]galleon.Disk, string, error) {
 			return store.ListDisks(ctx, galleon.DiskID{SubscriptionID: rg.SubscriptionID, ResourceGroup: rg.Name, Type: typ}, p)
-		}, func(d *galleon.Disk) error { return data.DeleteDiskContent(ctx, d) })
+		}, func(d *galleon.Disk) error {
+			if err := data.DeleteDiskContent(ctx, d); err != nil {
+				return err
+			}
+			return failpoint.Hit("rg-delete/between-children")
+		})
 		if err != nil {
 			return err
 		}

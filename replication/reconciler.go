@@ -20,6 +20,7 @@ import (
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
+	"github.com/galleon-project/galleon/internal/failpoint"
 	"github.com/galleon-project/galleon/operations"
 )
 
@@ -164,6 +165,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, id galleon.ImageVersionID) e
 		return transient
 	}
 	if err := r.prune(ctx, id); err != nil {
+		return err
+	}
+	if err := failpoint.Hit("replication/before-complete"); err != nil {
 		return err
 	}
 	_, _, err = r.Store.PutImageVersion(ctx, id, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
@@ -414,11 +418,17 @@ func (r *Reconciler) replicateRegion(ctx context.Context, id galleon.ImageVersio
 				}
 				return fmt.Errorf("replicating to %s: %w", region, err)
 			}
+			if err := failpoint.Hit("replication/after-copy"); err != nil {
+				return err
+			}
 		}
 	}
 	mu.Lock()
 	done = total
 	mu.Unlock()
+	if err := failpoint.Hit("replication/before-progress"); err != nil {
+		return err
+	}
 	report(true)
 	return nil
 }

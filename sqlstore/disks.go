@@ -8,7 +8,7 @@ import (
 
 // diskColumns are read from disks k joined to resource_groups r, so the id
 // carries the group's name in its stored case.
-const diskColumns = `k.subscription_id, r.name, k.type, k.name, k.location, k.tags, k.properties, k.system_data`
+const diskColumns = `k.subscription_id, r.name, k.type, k.name, k.location, k.tags, k.properties, k.system_data, k.access_generation`
 
 const diskFrom = ` FROM disks k JOIN resource_groups r
 	ON r.subscription_id = k.subscription_id AND r.name_fold = k.resource_group_fold `
@@ -23,6 +23,8 @@ type sourceRow struct {
 	tags       *map[string]string
 	properties any // a pointer to the properties struct
 	systemData *galleon.SystemData
+	uniqueID   *string // kept in a column too, for DiskAccessGeneration
+	generation *int64  // nil for managed images: no SAS is handed out for them
 }
 
 // sourceResource is a resource kept in the disks table.
@@ -33,9 +35,9 @@ type sourceResource interface {
 func rowOf[T sourceResource](v *T) sourceRow {
 	switch v := any(v).(type) {
 	case *galleon.Disk:
-		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData}
+		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData, &v.Properties.UniqueID, &v.AccessGeneration}
 	case *galleon.ManagedImage:
-		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData}
+		return sourceRow{&v.ID, &v.Location, &v.Tags, &v.Properties, &v.SystemData, &v.Properties.UniqueID, nil}
 	}
 	panic("unreachable")
 }
@@ -44,8 +46,12 @@ func scanSource[T sourceResource](row interface{ Scan(...any) error }) (*T, erro
 	v := new(T)
 	r := rowOf(v)
 	var tags, props, sd string
-	if err := row.Scan(&r.id.SubscriptionID, &r.id.ResourceGroup, &r.id.Type, &r.id.Name, r.location, &tags, &props, &sd); err != nil {
+	var gen int64
+	if err := row.Scan(&r.id.SubscriptionID, &r.id.ResourceGroup, &r.id.Type, &r.id.Name, r.location, &tags, &props, &sd, &gen); err != nil {
 		return nil, err
+	}
+	if r.generation != nil {
+		*r.generation = gen
 	}
 	if err := fromJSON(tags, r.tags); err != nil {
 		return nil, err
@@ -137,21 +143,44 @@ func putSource[T sourceResource](ctx context.Context, s *DB, id galleon.DiskID, 
 			return err
 		}
 		created = old == nil
+		var gen int64
+		if r.generation != nil {
+			gen = *r.generation
+			if old != nil && *rowOf(old).generation > gen {
+				// The generation never goes down, whatever the update
+				// says: a lower one would bring revoked SAS URLs back.
+				gen = *rowOf(old).generation
+				*r.generation = gen
+			}
+		}
 		keys := []any{r.id.SubscriptionID, galleon.Fold(rg.ID.Name), r.id.Type, galleon.Fold(r.id.Name)}
 		if created {
-			_, err = tx.exec(ctx, `INSERT INTO disks (subscription_id, resource_group_fold, type, name_fold, name, location, tags, properties, system_data)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(keys, r.id.Name, *r.location, tags, props, sd)...)
+			_, err = tx.exec(ctx, `INSERT INTO disks (subscription_id, resource_group_fold, type, name_fold, name, location, tags, properties, system_data, unique_id, access_generation)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(keys, r.id.Name, *r.location, tags, props, sd, *r.uniqueID, gen)...)
 			return err
 		}
-		_, err = tx.exec(ctx, `UPDATE disks SET location = ?, tags = ?, properties = ?, system_data = ?
+		_, err = tx.exec(ctx, `UPDATE disks SET location = ?, tags = ?, properties = ?, system_data = ?, unique_id = ?, access_generation = ?
 			WHERE subscription_id = ? AND resource_group_fold = ? AND type = ? AND name_fold = ?`,
-			append([]any{*r.location, tags, props, sd}, keys...)...)
+			append([]any{*r.location, tags, props, sd, *r.uniqueID, gen}, keys...)...)
 		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return v, created, nil
+}
+
+// DiskAccessGeneration returns the access generation of the disk or
+// snapshot with this uniqueId. It is one indexed read: the data plane
+// asks it on every request made with a disk's SAS.
+func (s *DB) DiskAccessGeneration(ctx context.Context, uniqueID string) (gen int64, err error) {
+	defer galleon.Wrap(&err, "DiskAccessGeneration(%s)", uniqueID)
+	err = s.r().queryRow(ctx, `SELECT access_generation FROM disks WHERE unique_id = ? AND type IN (?, ?)`,
+		uniqueID, galleon.TypeDisk, galleon.TypeSnapshot).Scan(&gen)
+	if isNoRows(err) || err == nil && uniqueID == "" {
+		return 0, galleon.Errorf(galleon.CodeResourceNotFound, "No disk or snapshot has the unique id '%s'.", uniqueID)
+	}
+	return gen, err
 }
 
 // ListDisks lists one page of disks or snapshots of a group or subscription.

@@ -349,6 +349,16 @@ CREATE TABLE ended_sessions (
 );
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);
 
+-- 0009_disk_access.sql
+-- A disk's SAS URLs carry its access generation under their signature;
+-- the data plane finds the disk by its uniqueId (the only id a blob URL
+-- holds) and refuses a SAS of an older generation, so ending access and
+-- sealing revoke every SAS handed out before.
+ALTER TABLE disks ADD COLUMN unique_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE disks ADD COLUMN access_generation BIGINT NOT NULL DEFAULT 0;
+UPDATE disks SET unique_id = COALESCE(properties::jsonb ->> 'uniqueId', '');
+CREATE INDEX disks_by_unique_id ON disks (unique_id);
+
 -- 0010_soft_deleted_versions.sql
 -- Image versions deleted while their gallery's softDeletePolicy was on,
 -- kept with their bytes until expires_at: restorable until then, purged

@@ -127,6 +127,46 @@ func testDisk(t *testing.T, open Opener) {
 		_, _, err = f.PutDisk(f.Disk("nope", galleon.TypeDisk, "d"), 1)
 		wantCode(t, "a disk in a missing group", err, galleon.CodeResourceGroupNotFound)
 	})
+	t.Run("AccessGeneration", func(t *testing.T) {
+		id := f.Disk("rgA", galleon.TypeDisk, "withSAS")
+		put := func(gen int64) (*galleon.Disk, error) {
+			d, _, err := f.Store.PutDisk(ctx(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
+				d := &galleon.Disk{ID: id, Location: "eastus", AccessGeneration: gen, Properties: galleon.DiskProperties{
+					CreationData: galleon.CreationData{CreateOption: galleon.CreateEmpty}, UniqueID: "9f1c7f40-aaaa-4bbb-8ccc-000000000001"}}
+				return d, nil
+			})
+			return d, err
+		}
+		if _, err := put(0); err != nil {
+			t.Fatal(err)
+		}
+		if gen, err := f.Store.DiskAccessGeneration(ctx(), "9f1c7f40-aaaa-4bbb-8ccc-000000000001"); err != nil || gen != 0 {
+			t.Fatalf("a new disk's generation = %d, %v; want 0", gen, err)
+		}
+		if _, err := put(3); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Store.GetDisk(ctx(), id)
+		if err != nil || got.AccessGeneration != 3 {
+			t.Fatalf("GetDisk().AccessGeneration = %+v, %v; want 3", got, err)
+		}
+		// An update that says less does not lower it: revoked SAS URLs stay revoked.
+		if d, err := put(1); err != nil || d.AccessGeneration != 3 {
+			t.Fatalf("lowering the generation: %+v, %v; want it kept at 3", d, err)
+		}
+		if gen, err := f.Store.DiskAccessGeneration(ctx(), "9f1c7f40-aaaa-4bbb-8ccc-000000000001"); err != nil || gen != 3 {
+			t.Fatalf("DiskAccessGeneration() = %d, %v; want 3", gen, err)
+		}
+		_, err = f.Store.DiskAccessGeneration(ctx(), "9f1c7f40-aaaa-4bbb-8ccc-000000000002")
+		wantCode(t, "an unknown unique id", err, galleon.CodeResourceNotFound)
+		_, err = f.Store.DiskAccessGeneration(ctx(), "")
+		wantCode(t, "an empty unique id", err, galleon.CodeResourceNotFound)
+		if _, err := f.Store.DeleteDisk(ctx(), id); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Store.DiskAccessGeneration(ctx(), "9f1c7f40-aaaa-4bbb-8ccc-000000000001")
+		wantCode(t, "a deleted disk", err, galleon.CodeResourceNotFound)
+	})
 	t.Run("List", func(t *testing.T) {
 		for _, id := range []galleon.DiskID{f.Disk("rgA", galleon.TypeDisk, "d1"), f.Disk("rgB", galleon.TypeDisk, "d1"),
 			f.Disk("rgB", galleon.TypeDisk, "d2"), f.Disk("rgB", galleon.TypeSnapshot, "s9")} {

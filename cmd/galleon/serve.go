@@ -33,6 +33,7 @@ import (
 	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/graph"
 	"github.com/galleon-project/galleon/identity"
+	"github.com/galleon-project/galleon/internal/failpoint"
 	"github.com/galleon-project/galleon/internal/httplimit"
 	"github.com/galleon-project/galleon/netguard"
 	"github.com/galleon-project/galleon/operations"
@@ -187,6 +188,13 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Fault injection for crash tests of the built binary; unset in use.
+	if err := failpoint.SetupFromEnv(); err != nil {
+		return err
+	}
+	if spec := os.Getenv(failpoint.EnvVar); spec != "" {
+		m.Logger.Warn("failpoints armed: this process will fail on purpose", slog.String(failpoint.EnvVar, spec))
+	}
 
 	regions, err := parseRegions(c.Regions)
 	if err != nil {
@@ -307,7 +315,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("--import-allow-hosts: %w", err)
 	}
 	importer := blobapi.NewImporter(guard)
-	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}, AllStores: stores, Importer: importer}
+	disks := &blobapi.Disks{Signer: signer, PublicURL: publicURL, Stores: map[string]*chunkstore.Store{}, AllStores: stores, Importer: importer,
+		Generation: m.Store.DiskAccessGeneration}
 	for region, ss := range stores {
 		disks.Stores[region] = ss[0]
 	}
