@@ -514,7 +514,7 @@ func TestServer_References(t *testing.T) {
 	// Across tenants roles do not count: Owner of the victim's group
 	// still cannot copy its snapshot into another tenant.
 	f.assign(t, f.eve.ServicePrincipal.ObjectID, victimGroup, galleon.RoleOwner)
-	t.Run("CrossTenantOwner", func(t *testing.T) { f.refused(t, "eve", refCases[0], missing(refCases[0])) })
+	t.Run("CrossTenantOwner", func(t *testing.T) { f.refused(t, "eve", refCases[0], missing(refCases[0])) }) // SnapshotCopy
 	// A share of the victim's gallery with eve's subscription lets eve
 	// use its versions and definitions; a rejection of the share by the
 	// subscription takes that back.
@@ -543,6 +543,25 @@ func TestServer_References(t *testing.T) {
 			t.Run("Rejected/"+c.name, func(t *testing.T) { f.refused(t, "eve", c, missing(c)) })
 		}
 	}
+
+	// A community gallery's versions may be used by anyone.
+	community := "/subscriptions/" + f.Sub + "/resourceGroups/victim/providers/Microsoft.Compute/galleries/pub"
+	f.mustDo(t, "owner", http.MethodPut, community+versionAPIVersion, map[string]any{"location": "eastus", "properties": map[string]any{
+		"sharingProfile": map[string]any{"permissions": "Private", "communityGalleryInfo": map[string]any{"publisherUri": "https://victim.example",
+			"publisherContact": "images@victim.example", "eula": "https://victim.example/eula", "publicNamePrefix": "Victim"}}}})
+	f.mustDo(t, "owner", http.MethodPut, community+"/images/linux"+versionAPIVersion, map[string]any{"location": "eastus",
+		"properties": map[string]any{"osType": "Linux", "osState": "Generalized", "identifier": map[string]any{"publisher": "p", "offer": "o", "sku": "pub"}}})
+	f.mustDo(t, "owner", http.MethodPut, community+"/images/linux/versions/1.0.0"+versionAPIVersion, versionOf(map[string]any{"source": map[string]any{"id": f.snapshot}}))
+	vid, err := galleon.ParseImageVersionID(community + "/images/linux/versions/1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.completeVersion(t, vid)
+	fromCommunity := refCases[slices.IndexFunc(refCases, func(c refCase) bool { return c.name == "DiskFromVersion" })]
+	fromCommunity.source = func(*refFixture) string { return community + "/images/linux/versions/1.0.0" }
+	t.Run("NotYetCommunity", func(t *testing.T) { f.refused(t, "eve", fromCommunity, galleon.ActionDownloadVersion) })
+	f.mustDo(t, "owner", http.MethodPost, community+"/share"+versionAPIVersion, map[string]any{"operationType": "EnableCommunity"})
+	t.Run("Community", func(t *testing.T) { f.allowed(t, "eve", fromCommunity) })
 }
 
 // TestServer_ReferencesKeptOnUpdate: updates that keep their sources,
