@@ -2,7 +2,6 @@ package armapi
 
 import (
 	"net/http"
-
 	"strings"
 	"time"
 
