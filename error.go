@@ -31,6 +31,9 @@ const (
 	CodeAuthenticationFailed         = "InvalidAuthenticationToken"
 	CodeAuthenticationMissing        = "AuthenticationFailed"
 	CodeAuthorizationFailed          = "AuthorizationFailed"
+	// CodeLinkedAuthorizationFailed refuses a request that names a
+	// resource (a source) the caller may not use, as Azure does.
+	CodeLinkedAuthorizationFailed    = "LinkedAuthorizationFailed"
 	CodeRequestTooLarge              = "RequestEntityTooLarge"
 	CodeMethodNotAllowed             = "MethodNotAllowed"
 	CodeOperationNotAllowed          = "OperationNotAllowed"

@@ -156,7 +156,7 @@ func TestStatusByCode_CoversEveryCode(t *testing.T) {
 		galleon.CodeResourceGroupNotFound, galleon.CodeParentResourceNotFound, galleon.CodeSubscriptionNotFound,
 		galleon.CodeOperationNotFound, galleon.CodeConflict, galleon.CodeCannotDeleteResource,
 		galleon.CodeResourceGroupBeingDeleted, galleon.CodeInvalidResourceGroupLocation, galleon.CodeAuthenticationFailed,
-		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeRequestTooLarge,
+		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeLinkedAuthorizationFailed, galleon.CodeRequestTooLarge,
 		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeOperationNotAllowed, galleon.CodeInvalidResourceName,
 		galleon.CodeTooManyTags, galleon.CodeInvalidTagName, galleon.CodeInvalidTagNameLength, galleon.CodeInvalidTagNameCharacters,
 		galleon.CodeInvalidTagValueLength,

@@ -120,6 +120,19 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	now := s.now()
+	existing, err := s.Store.GetDisk(r.Context(), id)
+	if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		return err
+	}
+	// Whatever the body names beyond what the disk already has is
+	// authorized before anything is looked up or copied.
+	refs, err := galleon.NewReferences(existing, &galleon.Disk{ID: id, Location: loc, Properties: body.Properties})
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeReferences(r, refs, loc); err != nil {
+		return err
+	}
 	// A disk made from an image version, an import or a copy gets its
 	// content before it is stored: that is bucket I/O, kept out of the
 	// store's transaction.
@@ -127,10 +140,6 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 	opt := body.Properties.CreationData.CreateOption
 	if strings.EqualFold(opt, galleon.CreateFromImage) || strings.EqualFold(opt, galleon.CreateImport) || strings.EqualFold(opt, galleon.CreateCopy) ||
 		strings.EqualFold(opt, galleon.CreateEmpty) {
-		existing, err := s.Store.GetDisk(r.Context(), id)
-		if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
-			return err
-		}
 		if existing == nil {
 			probe := galleon.Disk{ID: id, Location: loc, Properties: body.Properties}
 			if err := probe.Validate(); err != nil {
@@ -162,6 +171,11 @@ func (s *Server) putDisk(w http.ResponseWriter, r *request) error {
 			}
 			d.SystemData.Touch(r.principal, now)
 			return d, nil
+		}
+		if existing != nil {
+			// Its references were authorized as an update's, against
+			// the disk that is gone now: they are not a new disk's.
+			return nil, galleon.Errorf(galleon.CodeConflict, "The disk '%s' was deleted while it was being updated.", id.Name)
 		}
 		if err := d.Validate(); err != nil {
 			return nil, err
@@ -227,6 +241,23 @@ func (s *Server) patchDisk(w http.ResponseWriter, r *request) error {
 	}
 	id := diskID(r)
 	now := s.now()
+	// Sources cannot change (UpdateDisk), but one a PATCH names is
+	// authorized all the same, before the rules say so.
+	if current, err := s.Store.GetDisk(r.Context(), id); err == nil {
+		merged := *current
+		if err := mergeProperties(&merged.Properties, body.Properties); err != nil {
+			return err
+		}
+		refs, err := galleon.NewReferences(current, &merged)
+		if err != nil {
+			return err
+		}
+		if err := s.authorizeReferences(r, refs, current.Location); err != nil {
+			return err
+		}
+	} else if galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		return err
+	}
 	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {
 		if old == nil {
 			return nil, notFound(id.Type, id.Name, id.ResourceGroup)
@@ -467,24 +498,28 @@ func (s *Server) contentFromImage(r *request, d *galleon.Disk) (*imageContent, e
 	if ref == nil {
 		ref = d.Properties.CreationData.ImageReference
 	}
-	rid, err := arm.ParseResourceID(ref.ID)
+	// The same strict reading of the id as galleon.References: what is
+	// looked up is exactly what was authorized.
+	rid, err := galleon.ParseResourceRef(ref.ID)
 	if err != nil {
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "'%s' is not an image version or definition id.", ref.ID)
 	}
 	region := galleon.NormalizeLocation(d.Location)
 	var v *galleon.ImageVersion
-	switch typ := rid.ResourceType.String(); {
-	case strings.EqualFold(typ, galleon.TypeImageVersion):
-		if v, err = s.Store.GetImageVersion(r.Context(), versionIDOf(rid)); err != nil {
+	switch {
+	case rid.Is(galleon.TypeImageVersion):
+		if v, err = s.Store.GetImageVersion(r.Context(), rid.ImageVersionID()); err != nil {
 			if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
 				return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target+".id", "The image version '%s' could not be found.", ref.ID)
 			}
 			return nil, err
 		}
-	case strings.EqualFold(typ, galleon.TypeImageDefinition):
-		def := galleon.ImageDefinitionID{GalleryID: galleon.GalleryID{SubscriptionID: rid.SubscriptionID,
-			ResourceGroup: rid.ResourceGroupName, Name: rid.Parent.Name}, Image: rid.Name}
-		if v, err = s.latestVersion(r, def, region); err != nil {
+	case rid.Is(galleon.TypeImageDefinition):
+		// Read and the download data action on the definition were
+		// authorized; a grant there covers each of its versions, and a
+		// share covers the whole gallery, so the version "latest"
+		// resolves to needs nothing more.
+		if v, err = s.latestVersion(r, rid.ImageDefinitionID(), region); err != nil {
 			return nil, err
 		}
 	default:

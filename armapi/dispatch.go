@@ -21,6 +21,9 @@ type request struct {
 	collection bool
 	apiVersion string
 	principal  galleon.Principal
+	// action and scope are what the dispatcher authorized, for errors
+	// about the resources the request names (LinkedAuthorizationFailed).
+	action, scope string
 	// visible, when set, is the caller's read access item by item: the
 	// caller may not read the whole collection, so writeList shows only
 	// the items it can.
@@ -76,7 +79,7 @@ func (s *Server) serveARM(w http.ResponseWriter, hr *http.Request) {
 // caller. Recording must not fail the call it records: errors are logged.
 func (s *Server) audit(hr *http.Request, c *call, status int, code string) {
 	read := hr.Method == http.MethodGet || hr.Method == http.MethodHead
-	denied := code == galleon.CodeAuthorizationFailed
+	denied := code == galleon.CodeAuthorizationFailed || code == galleon.CodeLinkedAuthorizationFailed
 	if c.principal == nil || c.action == "" || read && !denied {
 		return
 	}
@@ -177,6 +180,7 @@ func (s *Server) dispatch(w http.ResponseWriter, hr *http.Request, c *call) erro
 	id.SubscriptionID = sub.ID
 	scope := scopeOf(path, collection)
 	c.principal, c.action, c.scope, c.subscription = &r.principal, ep.action, scope, sub.ID
+	r.action, r.scope = ep.action, scope
 	if !ep.selfAuthorized {
 		if err := s.authorize(r, ep, scope); err != nil {
 			return err

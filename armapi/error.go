@@ -34,6 +34,7 @@ var statusByCode = map[string]int{
 	galleon.CodeAuthenticationFailed:         http.StatusUnauthorized,
 	galleon.CodeAuthenticationMissing:        http.StatusUnauthorized,
 	galleon.CodeAuthorizationFailed:          http.StatusForbidden,
+	galleon.CodeLinkedAuthorizationFailed:    http.StatusForbidden,
 	galleon.CodeRequestTooLarge:              http.StatusRequestEntityTooLarge,
 	galleon.CodeMethodNotAllowed:             http.StatusMethodNotAllowed,
 	galleon.CodeOperationNotAllowed:          http.StatusConflict,

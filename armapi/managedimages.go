@@ -3,9 +3,7 @@ package armapi
 import (
 	"context"
 	"net/http"
-	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
@@ -101,6 +99,15 @@ func (s *Server) putManagedImage(w http.ResponseWriter, r *request) error {
 	img := &galleon.ManagedImage{ID: id, Location: loc, Tags: body.Tags, Properties: body.Properties}
 	existing, err := s.Store.GetManagedImage(r.Context(), id)
 	if err != nil && galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		return err
+	}
+	// Whatever the body names beyond what the image already has is
+	// authorized before anything is looked up or copied.
+	refs, err := galleon.NewReferences(existing, img)
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeReferences(r, refs, loc); err != nil {
 		return err
 	}
 	if existing == nil {
@@ -202,6 +209,23 @@ func (s *Server) patchManagedImage(w http.ResponseWriter, r *request) error {
 	}
 	id := managedImageID(r)
 	now := s.now()
+	// An image's disks cannot change (UpdateManagedImage), but a source a
+	// PATCH names is authorized all the same, before the rules say so.
+	if current, err := s.Store.GetManagedImage(r.Context(), id); err == nil {
+		merged := *current
+		if err := mergeProperties(&merged.Properties, body.Properties); err != nil {
+			return err
+		}
+		refs, err := galleon.NewReferences(current, &merged)
+		if err != nil {
+			return err
+		}
+		if err := s.authorizeReferences(r, refs, current.Location); err != nil {
+			return err
+		}
+	} else if galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		return err
+	}
 	img, _, err := s.Store.PutManagedImage(r.Context(), id, func(old *galleon.ManagedImage) (*galleon.ManagedImage, error) {
 		if old == nil {
 			return nil, notFound(galleon.TypeManagedImage, id.Name, id.ResourceGroup)
@@ -254,21 +278,13 @@ func (s *Server) deleteManagedImage(w http.ResponseWriter, r *request) error {
 // exist, be in region and hold sealed bytes. Problems are InvalidParameter
 // errors naming target.
 func (s *Server) sourceDisk(ctx context.Context, source, target, region string) (*galleon.Disk, error) {
-	rid, err := arm.ParseResourceID(source)
-	typ := ""
-	if err == nil {
-		typ = rid.ResourceType.String()
-	}
-	dtype := ""
-	switch {
-	case strings.EqualFold(typ, galleon.TypeDisk):
-		dtype = galleon.TypeDisk
-	case strings.EqualFold(typ, galleon.TypeSnapshot):
-		dtype = galleon.TypeSnapshot
-	default:
+	// The same strict reading of the id as galleon.References: what is
+	// looked up is exactly what was authorized.
+	rid, err := galleon.ParseResourceRef(source)
+	if err != nil || !rid.Is(galleon.TypeDisk) && !rid.Is(galleon.TypeSnapshot) {
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "'%s' is not a disk or snapshot id.", source)
 	}
-	d, err := s.Store.GetDisk(ctx, galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName, Type: dtype, Name: rid.Name})
+	d, err := s.Store.GetDisk(ctx, rid.DiskID())
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
 		return nil, galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The source '%s' could not be found.", source)
 	}

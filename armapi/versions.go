@@ -181,6 +181,16 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 	if existing != nil && !v.Properties.StorageProfile.HasSources() {
 		v.Properties.StorageProfile = existing.Properties.StorageProfile
 	}
+	// Whatever the body names beyond what the version already has is
+	// authorized before anything is looked up or copied; the replication
+	// that follows runs without a caller.
+	refs, err := galleon.NewReferences(existing, v)
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeReferences(r, refs, v.Location); err != nil {
+		return err
+	}
 	if err := v.Validate(s.Regions, now); err != nil {
 		return err
 	}
@@ -207,6 +217,10 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 			}
 			n.Properties.ProvisioningState = galleon.ProvisioningUpdating
 			n.Properties.ReplicationStatus = old.Properties.ReplicationStatus
+		} else if existing != nil {
+			// Its sources were neither authorized nor checked as a new
+			// version's: they were the one that is gone now.
+			return nil, galleon.Errorf(galleon.CodeConflict, "The image version '%s' was deleted while it was being updated.", v.ID.Version)
 		} else {
 			n.Properties.ProvisioningState = galleon.ProvisioningCreating
 			n.Properties.PublishingProfile.PublishedDate = &now
@@ -283,17 +297,15 @@ func (s *Server) checkSources(r *request, v *galleon.ImageVersion, def *galleon.
 	sp := &v.Properties.StorageProfile
 	const target = "galleryImageVersion.properties.storageProfile"
 	if sp.Source != nil && sp.Source.ID != "" {
-		rid, err := arm.ParseResourceID(sp.Source.ID)
-		typ := ""
-		if err == nil {
-			typ = rid.ResourceType.String()
-		}
+		// The same strict reading of the id as galleon.References: what
+		// is looked up is exactly what was authorized.
+		rid, err := galleon.ParseResourceRef(sp.Source.ID)
 		switch {
-		case strings.EqualFold(typ, galleon.TypeManagedImage):
-			return s.checkManagedImageSource(r.Context(), v, def, rid, target+".source.id")
-		case strings.EqualFold(typ, galleon.TypeImageVersion):
-			return s.checkVersionSource(r.Context(), v, def, rid, target+".source.id")
-		case strings.EqualFold(typ, galleon.TypeDisk), strings.EqualFold(typ, galleon.TypeSnapshot):
+		case err == nil && rid.Is(galleon.TypeManagedImage):
+			return s.checkManagedImageSource(r.Context(), v, def, rid.DiskID(), target+".source.id")
+		case err == nil && rid.Is(galleon.TypeImageVersion):
+			return s.checkVersionSource(r.Context(), v, def, rid.ImageVersionID(), target+".source.id")
+		case err == nil && (rid.Is(galleon.TypeDisk) || rid.Is(galleon.TypeSnapshot)):
 			if sp.OSDiskImage == nil {
 				sp.OSDiskImage = &galleon.DiskImage{}
 			}
@@ -394,11 +406,10 @@ func checkDefinitionMatch(def *galleon.ImageDefinition, target, osType, osState,
 
 // checkManagedImageSource takes a managed image in the version's region as
 // the source of every disk.
-func (s *Server) checkManagedImageSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, rid *arm.ResourceID, target string) error {
-	img, err := s.Store.GetManagedImage(ctx, galleon.DiskID{SubscriptionID: rid.SubscriptionID, ResourceGroup: rid.ResourceGroupName,
-		Type: galleon.TypeManagedImage, Name: rid.Name})
+func (s *Server) checkManagedImageSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, id galleon.DiskID, target string) error {
+	img, err := s.Store.GetManagedImage(ctx, id)
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The managed image '%s' could not be found.", rid.String())
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The managed image '%s' could not be found.", id.String())
 	}
 	if err != nil {
 		return err
@@ -421,14 +432,13 @@ func (s *Server) checkManagedImageSource(ctx context.Context, v *galleon.ImageVe
 
 // checkVersionSource takes another image version, replicated to this
 // version's region, as the source of every disk.
-func (s *Server) checkVersionSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, rid *arm.ResourceID, target string) error {
-	id := versionIDOf(rid)
+func (s *Server) checkVersionSource(ctx context.Context, v *galleon.ImageVersion, def *galleon.ImageDefinition, id galleon.ImageVersionID, target string) error {
 	if galleon.Fold(id.String()) == galleon.Fold(v.ID.String()) {
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "An image version cannot be its own source.")
 	}
 	src, err := s.Store.GetImageVersion(ctx, id)
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
-		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The image version '%s' could not be found.", rid.String())
+		return galleon.TargetErrorf(galleon.CodeInvalidParameter, target, "The image version '%s' could not be found.", id.String())
 	}
 	if err != nil {
 		return err

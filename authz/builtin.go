@@ -70,8 +70,9 @@ var BuiltIn = []RoleDefinition{
 }
 
 // ActionDownloadVersion is the data action that a read SAS for an image
-// version's bytes needs (Galleon's: Azure has no such endpoint).
-const ActionDownloadVersion = "Microsoft.Compute/galleries/images/versions/download/action"
+// version's bytes needs (Galleon's: Azure has no such endpoint), and so
+// copying them into a disk or another version (galleon.References).
+const ActionDownloadVersion = galleon.ActionDownloadVersion
 
 var builtInByGUID = func() map[string]*RoleDefinition {
 	m := map[string]*RoleDefinition{}
