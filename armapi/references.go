@@ -58,6 +58,14 @@ func (s *Server) authorizeReferences(r *request, refs []galleon.Reference, locat
 		if err != nil {
 			return err
 		}
+		if tenant == "" && ref.ID.Is(galleon.TypeStorageAccount) {
+			// A storage account outside every Galleon subscription (a
+			// real Azure one, say) names nothing Galleon holds: the bytes
+			// come from the source URI, which carries its own credentials
+			// and is fetched through the import guard. Refusing it would
+			// only stop imports from real Azure storage.
+			continue
+		}
 		var missing []string
 		for _, a := range ref.Actions {
 			if tenant == "" || tenant != r.principal.TenantID || !perms.Allows(a, scope) {

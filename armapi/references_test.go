@@ -500,7 +500,7 @@ func TestServer_References(t *testing.T) {
 	exporter := &galleon.RoleDefinition{ID: uuid.NewString(), RoleName: "Disk exporter", RoleType: galleon.CustomRole,
 		Permissions:      []galleon.RolePermission{{Actions: []string{"Microsoft.Compute/disks/beginGetAccess/action", "Microsoft.Compute/snapshots/beginGetAccess/action"}}},
 		AssignableScopes: []string{"/subscriptions/" + f.Sub}}
-	if _, err := f.db.PutRoleDefinition(context.Background(), exporter, f.Sub); err != nil {
+	if _, err := f.db.PutRoleDefinition(context.Background(), exporter, f.Sub, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.assign(t, f.mallory.ObjectID, victimGroup, exporter.ID)
@@ -605,5 +605,27 @@ func TestServer_ReferencesKeptOnUpdate(t *testing.T) {
 	status, body := f.do(t, "mallory", http.MethodPut, mine+"Microsoft.Compute/snapshots/copied"+diskAPIVersion, copyOf(f.disk))
 	if e, _ := body["error"].(map[string]any); status != http.StatusForbidden || e["code"] != galleon.CodeLinkedAuthorizationFailed {
 		t.Errorf("a changed source: %d %v, want 403 LinkedAuthorizationFailed", status, body)
+	}
+}
+
+// TestServer_ReferencesExternalStorageAccount: a VHD import whose
+// storageAccountId lies in a subscription Galleon does not have (an
+// account in real Azure) is not refused for it, while one in a Galleon
+// subscription the caller may not read is.
+func TestServer_ReferencesExternalStorageAccount(t *testing.T) {
+	t.Parallel()
+	f := newRefFixture(t)
+	external := "/subscriptions/" + uuid.NewString() + "/resourceGroups/azure/providers/Microsoft.Storage/storageAccounts/acct"
+	for _, name := range []string{"DiskImportStorageAccount", "VersionOSDiskStorageAccount"} {
+		c := refCases[slices.IndexFunc(refCases, func(c refCase) bool { return c.name == name })]
+		t.Run(name, func(t *testing.T) {
+			f.refused(t, "mallory", c, "Microsoft.Storage/storageAccounts/read")
+			c.source = func(*refFixture) string { return external }
+			target := f.prefix("mallory") + c.path + apiVersionOf(c.path)
+			status, body := f.do(t, "mallory", http.MethodPut, target, c.body(f.prefix("mallory")+"Microsoft.Compute/snapshots/own", external))
+			if e, _ := body["error"].(map[string]any); e != nil && e["code"] == galleon.CodeLinkedAuthorizationFailed {
+				t.Fatalf("an account outside Galleon's subscriptions was refused: %d %v", status, e)
+			}
+		})
 	}
 }
