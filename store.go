@@ -39,6 +39,10 @@ type VersionStore interface {
 	// PutImageVersion creates or updates a version; ParentResourceNotFound
 	// when its image definition (or gallery, or group) is missing.
 	PutImageVersion(ctx context.Context, id ImageVersionID, update Update[ImageVersion]) (v *ImageVersion, created bool, err error)
+	// PutImageVersionAndStart is PutImageVersion that also records op and
+	// queues its work in the same transaction, so a crash cannot leave a
+	// version Creating or Updating with no operation to finish it.
+	PutImageVersionAndStart(ctx context.Context, id ImageVersionID, update Update[ImageVersion], op *Operation) (v *ImageVersion, created bool, err error)
 	// GetImageVersion returns ResourceNotFound when absent.
 	GetImageVersion(ctx context.Context, id ImageVersionID) (*ImageVersion, error)
 	// ListImageVersions lists a definition's versions in pages ordered by

@@ -208,7 +208,10 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 		}
 	}
 	op := s.newOperation(v.ID.SubscriptionID, v.Location, galleon.OperationReplicateImageVersion, v.ID.String())
-	stored, created, err := s.Store.PutImageVersion(r.Context(), v.ID, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
+	// The version and its replication are stored in one transaction: a
+	// crash after it leaves work for the runner, never a version Creating
+	// with nothing to finish it.
+	stored, created, err := s.Store.PutImageVersionAndStart(r.Context(), v.ID, func(old *galleon.ImageVersion) (*galleon.ImageVersion, error) {
 		n := *v
 		if old != nil {
 			n.ID = old.ID
@@ -229,14 +232,11 @@ func (s *Server) saveImageVersion(w http.ResponseWriter, r *request, v *galleon.
 		n.Properties.ReplicationStatus = pendingStatus(n.Properties.ReplicationStatus, n.Properties.PublishingProfile.TargetRegions)
 		n.SystemData.Touch(r.principal, now)
 		return &n, nil
-	})
+	}, op)
 	if err != nil {
 		return err
 	}
 	if err := failpoint.Hit("version-put/after-store"); err != nil {
-		return err
-	}
-	if err := s.Store.StartOperation(r.Context(), op); err != nil {
 		return err
 	}
 	s.operationStarted()

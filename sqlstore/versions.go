@@ -76,6 +76,17 @@ func (s *DB) GetImageVersion(ctx context.Context, id galleon.ImageVersionID) (v 
 // PutImageVersion creates or updates a version.
 func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion]) (v *galleon.ImageVersion, created bool, err error) {
 	defer galleon.Wrap(&err, "PutImageVersion(%s)", id)
+	return s.putImageVersion(ctx, id, update, nil)
+}
+
+// PutImageVersionAndStart creates or updates a version and starts op (its
+// replication) in one transaction.
+func (s *DB) PutImageVersionAndStart(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion], op *galleon.Operation) (v *galleon.ImageVersion, created bool, err error) {
+	defer galleon.Wrap(&err, "PutImageVersionAndStart(%s)", id)
+	return s.putImageVersion(ctx, id, update, op)
+}
+
+func (s *DB) putImageVersion(ctx context.Context, id galleon.ImageVersionID, update galleon.Update[galleon.ImageVersion], op *galleon.Operation) (v *galleon.ImageVersion, created bool, err error) {
 	err = s.transact(ctx, func(tx *tx) error {
 		if err := liveGroupOfNested(ctx, tx, id.ResourceGroupID(), id.Image); err != nil {
 			return err
@@ -124,12 +135,18 @@ func (s *DB) PutImageVersion(ctx context.Context, id galleon.ImageVersionID, upd
 		if created {
 			_, err = tx.exec(ctx, `INSERT INTO image_versions (subscription_id, gallery_fold, image_fold, name_fold, name, location, tags, properties, system_data)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(keys, v.ID.Version, v.Location, tags, props, sd)...)
+		} else {
+			_, err = tx.exec(ctx, `UPDATE image_versions SET location = ?, tags = ?, properties = ?, system_data = ?
+				WHERE subscription_id = ? AND gallery_fold = ? AND image_fold = ? AND name_fold = ?`,
+				append([]any{v.Location, tags, props, sd}, keys...)...)
+		}
+		if err != nil || op == nil {
 			return err
 		}
-		_, err = tx.exec(ctx, `UPDATE image_versions SET location = ?, tags = ?, properties = ?, system_data = ?
-			WHERE subscription_id = ? AND gallery_fold = ? AND image_fold = ? AND name_fold = ?`,
-			append([]any{v.Location, tags, props, sd}, keys...)...)
-		return err
+		if err := insertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		return insertWork(ctx, tx, galleon.WorkOperation, op.SubscriptionID+"/"+op.ID, tx.now)
 	})
 	if err != nil {
 		return nil, false, err

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"InstallationSecret", testInstallationSecret},
 		{"Lease", testLease},
 		{"ImageVersion", testImageVersion},
+		{"ImageVersionAndStart", testImageVersionAndStart},
 		{"Disk", testDisk},
 		{"ManagedImage", testManagedImage},
 		{"ResourceList", testResourceList},

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/galleon-project/galleon"
 )
 
@@ -263,5 +265,52 @@ func testManagedImage(t *testing.T, open Opener) {
 	wantCode(t, "a deleted image", err, galleon.CodeResourceNotFound)
 	if _, err := f.Store.GetDisk(ctx(), f.Disk("rgA", galleon.TypeSnapshot, "MyImage")); err != nil {
 		t.Fatalf("the snapshot of the same name went with the image: %v", err)
+	}
+}
+
+// testImageVersionAndStart: a version and the operation that replicates
+// it are stored in one transaction, so neither exists without the other.
+func testImageVersionAndStart(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rg")
+	f.MustPutGallery(t, "rg", "g")
+	f.MustPutImage(t, "rg", "g", "i")
+	id := f.Version("rg", "g", "i", "1.0.0")
+	newOp := func() *galleon.Operation {
+		return &galleon.Operation{ID: uuid.NewString(), SubscriptionID: f.Sub, Location: "eastus", Kind: galleon.OperationReplicateImageVersion,
+			Target: id.String(), Status: galleon.OperationInProgress, StartTime: time.Now().UTC()}
+	}
+	put := func(op *galleon.Operation, fail error) error {
+		_, _, err := f.Store.PutImageVersionAndStart(ctx(), id, func(*galleon.ImageVersion) (*galleon.ImageVersion, error) {
+			if fail != nil {
+				return nil, fail
+			}
+			return &galleon.ImageVersion{ID: id, Location: "eastus", Properties: galleon.ImageVersionProperties{
+				PublishingProfile: &galleon.PublishingProfile{TargetRegions: []galleon.TargetRegion{{Name: "eastus"}}},
+				StorageProfile:    galleon.VersionStorageProfile{Source: &galleon.VersionSource{ID: "/snap"}},
+				ProvisioningState: galleon.ProvisioningCreating}}, nil
+		}, op)
+		return err
+	}
+	refused := newOp()
+	if err := put(refused, galleon.Errorf(galleon.CodeInvalidParameter, "no")); galleon.ErrorCode(err) != galleon.CodeInvalidParameter {
+		t.Fatalf("a refused update = %v", err)
+	}
+	if _, err := f.Store.GetOperation(ctx(), f.Sub, refused.ID); galleon.ErrorCode(err) == "" {
+		t.Errorf("the operation of a refused update was stored")
+	}
+	op := newOp()
+	if err := put(op, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.GetImageVersion(ctx(), id); err != nil {
+		t.Fatalf("the version was not stored: %v", err)
+	}
+	if got, err := f.Store.GetOperation(ctx(), f.Sub, op.ID); err != nil || got.Target != id.String() {
+		t.Fatalf("GetOperation() = %v, %v; want the version's replication", got, err)
+	}
+	items, err := f.Store.ClaimWork(ctx(), galleon.WorkOperation, "node", time.Minute, 10)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("ClaimWork() = %v, %v; want the operation's one work item", items, err)
 	}
 }
