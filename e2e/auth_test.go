@@ -69,6 +69,7 @@ func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) s
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	good := s.Token(t)
 	header, claims := claimsOf(t, good)

@@ -22,6 +22,7 @@ func (a *Az) registerCloud() {
 // users, groups and members, and create-for-rbac, whose printed password
 // then logs az in as the new service principal.
 func TestAzAD(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	az := NewAz(t, s)
 	az.Login()

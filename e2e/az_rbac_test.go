@@ -13,6 +13,7 @@ import (
 // az 2.45 crashes in "az role assignment" before sending anything), and
 // reads the audit log with "az monitor activity-log list".
 func TestAzCLI_RoleAssignments(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	az := NewAz(t, s)
 	az.Login()

@@ -37,6 +37,7 @@ func names(items []map[string]any) []string {
 // with the community through the real az CLI, and lists what is shared as
 // that tenant's service principal.
 func TestAzSharing(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	owner := NewAz(t, s)
 	owner.Login()

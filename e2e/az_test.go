@@ -109,6 +109,7 @@ func (a *Az) Login() {
 }
 
 func TestAzCLI(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	az := NewAz(t, s)
 	az.Login()

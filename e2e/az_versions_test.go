@@ -10,6 +10,7 @@ import (
 // from it with target regions and replica counts, shown with its
 // replication status, updated and deleted.
 func TestAzCLI_ImageVersions(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 24<<20)
 	source := azuriteVHD(t, vhdBytes)
 	s := StartServer(t, azuriteAllow(t, source)...)

@@ -88,6 +88,7 @@ func parseUploadSummary(t *testing.T, stdout string) (sent, present, zero int64)
 // version's replication to two regions; download reads the version back
 // in the second region, and resumes from a partial file.
 func TestCLI_UploadWatchDownload(t *testing.T) {
+	t.Parallel()
 	vhdPath, vhdBytes := makeFixedVHD(t, 64<<20)
 	total := int64(len(vhdBytes))
 	s := StartServer(t)
@@ -375,6 +376,7 @@ func notFoundErr(err error) bool {
 // broken (its bucket folder replaced by a file): watch follows it to
 // Failed and exits non-zero, naming westus2 and why, not eastus.
 func TestCLI_WatchFailedRegion(t *testing.T) {
+	t.Parallel()
 	vhdPath, _ := makeFixedVHD(t, 21<<20)
 	westus2 := filepath.Join(t.TempDir(), "westus2")
 	s := StartServer(t, "--work-max-attempts", "2",

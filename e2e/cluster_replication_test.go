@@ -22,6 +22,7 @@ import (
 // over once the lease expires and finishes it, and every region's replica
 // reads back the uploaded image.
 func TestCluster_ReplicationTakenOverAfterKill(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 256<<20)
 	want := sha256Hex(vhdBytes)
 	az := azuritetest.Start(t)

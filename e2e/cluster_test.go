@@ -96,6 +96,7 @@ func startBalancer(t *testing.T, backends ...string) string {
 }
 
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	a, b := startCluster(t)
 	sdkA, sdkB := NewSDK(t, a), NewSDK(t, b)
 	ctx := context.Background()
@@ -229,6 +230,7 @@ func TestCluster(t *testing.T) {
 // completes on the first node before the kill; taking over a dead node's
 // leased work is tested with a killed holder process in sqlstore.)
 func TestCluster_SurvivesKilledNode(t *testing.T) {
+	t.Parallel()
 	a, b := startCluster(t)
 	sdkA := NewSDK(t, a)
 	ctx := context.Background()

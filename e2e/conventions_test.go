@@ -19,6 +19,7 @@ import (
 )
 
 func TestARMConventions(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	tok := s.Token(t)
 	sub := "/subscriptions/" + s.Creds.SubscriptionID
@@ -187,6 +188,7 @@ func TestARMConventions(t *testing.T) {
 // Fifty concurrent PUTs of one gallery name into fifty resource groups end
 // with exactly one gallery and 409s for the rest.
 func TestConcurrentGalleryPuts(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	sdk := NewSDK(t, s)
 	ctx := context.Background()
@@ -236,6 +238,7 @@ func TestConcurrentGalleryPuts(t *testing.T) {
 // Restarting on the same data folder keeps resources, credentials, the
 // signing key and the CA; a token issued before the restart still works.
 func TestRestartKeepsState(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	sdk := NewSDK(t, s)
 	ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 // a second region, where a disk made from LUN 1 reads back that data disk.
 // Two data disks at one LUN are refused.
 func TestSDK_VersionWithDataDisks(t *testing.T) {
+	t.Parallel()
 	_, osBytes := makeFixedVHD(t, 24<<20)
 	_, lun0 := makeFixedVHD(t, 21<<20)
 	_, lun1 := makeFixedVHD(t, 22<<20)

@@ -40,6 +40,7 @@ func copiedBytes(t *testing.T, s *Server) float64 {
 // changed in a few contiguous runs: replicating 1.0.1 to the two other
 // regions moves at most 5 % of the image's bytes per region.
 func TestSDK_DeltaVersionMovesOnlyChanges(t *testing.T) {
+	t.Parallel()
 	_, base := makeFixedVHD(t, 64<<20)
 	changed := append([]byte(nil), base...)
 	size := len(base) - 512

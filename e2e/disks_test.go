@@ -20,6 +20,7 @@ import (
 // DisksClient and SnapshotsClient: creation states, reads, lists, updates,
 // rules and deletes.
 func TestSDK_DisksAndSnapshots(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	sdk := NewSDK(t, s)
 	ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 // westus2 Failed with the error while the other regions complete; once the
 // folder is back, a PUT of the same version replicates it to Succeeded.
 func TestSDK_RegionFailsAfterBoundedRetries(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 21<<20)
 	westus2 := filepath.Join(t.TempDir(), "westus2")
 	s := StartServer(t, "--work-max-attempts", "3",

@@ -87,6 +87,7 @@ func values(body map[string]any) []map[string]any {
 // databases: users, groups and nested members, paging, getByIds, the
 // error shape, and who may read and write.
 func TestGraph(t *testing.T) {
+	t.Parallel()
 	t.Run("SQLite", func(t *testing.T) { graphFlow(t, StartServer(t)) })
 	t.Run("Postgres", func(t *testing.T) { graphFlow(t, StartServer(t, "--database", pgtest.NewDatabase(t))) })
 }
@@ -274,6 +275,7 @@ func graphFlow(t *testing.T, s *Server) {
 // instance discovery off) and calls ARM with it: a user without roles is
 // authenticated, lists no subscription and is refused a resource group.
 func TestGraph_UsernamePasswordCredential(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	admin := s.GraphToken(t)
 	const pw = "An0ther good password"
@@ -345,6 +347,7 @@ func decodeClaims(t testing.TB, token string) map[string]any {
 // TestDirectoryCLI drives galleon user, group and sp against a server,
 // checking each result through sign-in or Graph.
 func TestDirectoryCLI(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	out := mustRunCLI(t, s, "user", "create", "dana@galleon.local", "--display-name", "Dana Scully")
 	pw := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.Stdout)

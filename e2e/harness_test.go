@@ -241,14 +241,32 @@ func (s *Server) Kill(t testing.TB) {
 // Logs returns what the process printed so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
+// handedOut are the addresses freeAddr has given: tests run in parallel,
+// and a server that is killed and started again on its address must not
+// find another test's server there (nor start one there itself).
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no loopback port that was not handed out before")
+	return ""
 }
 
 func httpClientTrusting(t testing.TB, caPath string) *http.Client {

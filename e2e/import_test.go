@@ -50,6 +50,7 @@ func azuriteVHD(t *testing.T, data []byte) string {
 // TestSDK_ImportFromAzurite imports a VHD blob from a real Azurite storage
 // account into a snapshot, and refuses a source that cannot be read.
 func TestSDK_ImportFromAzurite(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 24<<20)
 	source := azuriteVHD(t, vhdBytes)
 	s := StartServer(t, azuriteAllow(t, source)...)
@@ -104,6 +105,7 @@ func azuriteAllow(t *testing.T, uri string) []string {
 // sourceUri, a managed image's blobUri, an image version's source uri —
 // with a 400 that names the flag, and never fetches them.
 func TestSecurity_ImportGuard(t *testing.T) {
+	t.Parallel()
 	var fetched atomic.Int32
 	_, vhdBytes := makeFixedVHD(t, 20<<20)
 	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -243,6 +243,7 @@ var invitationID = regexp.MustCompile(`invitation ([0-9a-f-]{36}) for`)
 // tampered, reused, replaced and revoked links are refused; revoking a
 // redeemed invitation disables the guest.
 func TestInvitations(t *testing.T) {
+	t.Parallel()
 	ms := startMailServer(t)
 	s := startServerWithMail(t, ms)
 	sdk := NewSDK(t, s)
@@ -425,6 +426,7 @@ func TestInvitations(t *testing.T) {
 // TestInvitations_Outbox: with no SMTP server the invitation is written to
 // <data>/outbox as an .eml file readable only by its owner, and logged.
 func TestInvitations_Outbox(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	admin := s.GraphToken(t)
 	status, _, inv := s.Do(t, "POST", "/v1.0/invitations", admin, map[string]any{

@@ -71,6 +71,7 @@ func (b *browser) checkAccessible(page string) {
 // and horizontal overflow; then uses the search box with the keyboard
 // alone.
 func TestPortal_LayoutAndAccessibility(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	b := newBrowser(t, s)
 	grantOwner(t, s)

@@ -25,6 +25,7 @@ import (
 // resources the shared gallery with its definition and version and nothing
 // else; another gallery's page, typed in, is refused.
 func TestPortal_ShareWithGuest(t *testing.T) {
+	t.Parallel()
 	ms := startMailServer(t)
 	s := startServerWithMail(t, ms)
 	grantOwner(t, s)

@@ -209,6 +209,7 @@ func (b *browser) signIn(upn, password string) {
 // then Add a new image definition the same way; and checks through ARM
 // that both exist as entered.
 func TestPortal_SeedGalleryAndImageDefinition(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t)
 	b := newBrowser(t, s)
 	grantOwner(t, s)
@@ -375,6 +376,7 @@ func noRedirects(c *http.Client) *http.Client {
 // page shows every region Completed at 100 % and the disk's digest, as ARM
 // reports them.
 func TestPortal_ImageVersion(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 32<<20)
 	s := StartServer(t)
 	b := newBrowser(t, s)

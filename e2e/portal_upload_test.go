@@ -37,6 +37,7 @@ import (
 //     follows) are deleted, each gone from ARM, each leaving a notice on
 //     the page the browser lands on.
 func TestPortal_UploadAndDelete(t *testing.T) {
+	t.Parallel()
 	started := time.Now()
 	vhdPath, vhdBytes := makeFixedVHD(t, 24<<20)
 	dir := t.TempDir()

@@ -136,6 +136,7 @@ func assignRole(t testing.TB, ra *armauthorization.RoleAssignmentsClient, scope,
 // download data action; removing the assignment removes the access at
 // once. The audit log records the refusals.
 func TestSDK_ReaderOnOneGallery(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 21<<20)
 	s := StartServer(t)
 	sdk := NewSDK(t, s)

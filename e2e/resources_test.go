@@ -65,6 +65,7 @@ func resourceNames(rs []*armresources.GenericResourceExpanded) []string {
 // principal that is Reader of one gallery, which sees that gallery and
 // what it holds.
 func TestResourceList(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t, "--list-page-size", "2")
 	sdk := NewSDK(t, s)
 	ctx := context.Background()

@@ -38,6 +38,7 @@ func chunkBytes(t *testing.T, s *Server, op, result string) float64 {
 // restarted server found the chunks copied before the kill in place
 // instead of copying them again.
 func TestCrashDuringReplicationResumes(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 1<<30)
 	want := sha256Hex(vhdBytes)
 	s := StartServer(t, "--work-lease", "3s")

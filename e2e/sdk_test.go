@@ -119,6 +119,7 @@ func wantResponseError(t testing.TB, what string, err error, status int, code st
 // TestSDK runs the whole resource flow through the unmodified Azure SDK for
 // Go against a node on each database.
 func TestSDK(t *testing.T) {
+	t.Parallel()
 	t.Run("SQLite", func(t *testing.T) {
 		sdkFlow(t, StartServer(t, "--list-page-size", "3"))
 	})

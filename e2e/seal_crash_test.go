@@ -24,6 +24,7 @@ import (
 // file back. Before the seal was recorded ahead of the deletion, the
 // retry sealed the remaining pages with zeros where the deleted ones were.
 func TestSDK_SealSurvivesKill(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 32<<20)
 	s := &Server{DataDir: t.TempDir(), Env: []string{"GALLEON_FAILPOINTS=seal/during-staging-delete=exit"}}
 	s.Start(t)

@@ -23,6 +23,7 @@ import (
 // bodies. (Missing, expired, forged, alg:none and wrong-audience tokens are
 // TestAuthentication's.)
 func TestSecurity(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 21<<20)
 	s := StartServer(t)
 	sdk := NewSDK(t, s)

@@ -215,6 +215,7 @@ func sharedImageVersion(t *testing.T, s *Server, sdk *SDK, rg, gallery, img stri
 // when the share is removed or reset; a community gallery is readable by
 // the other tenant with its publisher's EULA and contact.
 func TestSharing(t *testing.T) {
+	t.Parallel()
 	t.Run("SQLite", func(t *testing.T) { sharingFlow(t, StartServer(t, "--list-page-size", "2")) })
 	t.Run("Postgres", func(t *testing.T) {
 		sharingFlow(t, StartServer(t, "--list-page-size", "2", "--database", pgtest.NewDatabase(t)))

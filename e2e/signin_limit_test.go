@@ -59,6 +59,7 @@ func lockedOut(t *testing.T, what string, err error, status int) time.Duration {
 // is refused too until the wait is over, and then works; the same for
 // ClientSecretCredential and a service principal's secret.
 func TestSignIn_Lockout(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t, "--signin-lockout", signInLockout.String())
 	const upn, password = "dave@galleon.local", "Th1s is dave's password"
 	createUser(t, s, upn, password)
@@ -130,6 +131,7 @@ func TestSignIn_Lockout(t *testing.T) {
 // user (az login -u) and a service principal (az login
 // --service-principal), on a server with a long window.
 func TestSignIn_LockoutAzCLI(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t, "--signin-lockout", "1m")
 	const upn, password = "erin@galleon.local", "Th1s is erin's password"
 	createUser(t, s, upn, password)

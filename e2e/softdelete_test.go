@@ -18,6 +18,7 @@ import (
 // collection (running every second here), PATCH restore brings it back,
 // and a disk made from it reads back the uploaded bytes.
 func TestSDK_SoftDelete(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 21<<20)
 	s := StartServer(t, "--gc-interval", "1s")
 	sdk := NewSDK(t, s)

@@ -18,6 +18,7 @@ import (
 // and storageAccountId. Disks made from the results read back the
 // original bytes, and the rules on such sources answer 400.
 func TestSDK_VersionSources(t *testing.T) {
+	t.Parallel()
 	_, osBytes := makeFixedVHD(t, 24<<20)
 	_, dataBytes := makeFixedVHD(t, 21<<20)
 	_, blobBytes := makeFixedVHD(t, 22<<20)

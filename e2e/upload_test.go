@@ -62,6 +62,7 @@ func sha256Hex(b []byte) string {
 // it through a read SAS, comparing digests; a file that is not a VHD is
 // refused at sealing, and a tampered SAS is refused.
 func TestSDK_UploadSealDownload(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 64<<20)
 	s := StartServer(t)
 	sdk := NewSDK(t, s)

@@ -82,6 +82,7 @@ func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []b
 // Completed at 100 %, and a disk made from the image in westeurope reads
 // back the very bytes that were uploaded.
 func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
+	t.Parallel()
 	_, vhdBytes := makeFixedVHD(t, 64<<20)
 	s := StartServer(t, "--gc-interval", "1s")
 	sdk := NewSDK(t, s)
