@@ -242,19 +242,13 @@ func (s *Server) patchDisk(w http.ResponseWriter, r *request) error {
 	now := s.now()
 	// Sources cannot change (UpdateDisk), but one a PATCH names is
 	// authorized all the same, before the rules say so.
-	if current, err := s.Store.GetDisk(r.Context(), id); err == nil {
-		merged := *current
-		if err := mergeProperties(&merged.Properties, body.Properties); err != nil {
-			return err
-		}
-		refs, err := galleon.NewReferences(current, &merged)
-		if err != nil {
-			return err
-		}
-		if err := s.authorizeReferences(r, refs, current.Location); err != nil {
-			return err
-		}
-	} else if galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+	current, err := s.Store.GetDisk(r.Context(), id)
+	location := ""
+	if current != nil {
+		location = current.Location
+	}
+	if err := authorizePatchReferences(s, r, current, err, body.Properties,
+		func(d *galleon.Disk) *galleon.DiskProperties { return &d.Properties }, location); err != nil {
 		return err
 	}
 	d, _, err := s.Store.PutDisk(r.Context(), id, func(old *galleon.Disk) (*galleon.Disk, error) {

@@ -211,19 +211,13 @@ func (s *Server) patchManagedImage(w http.ResponseWriter, r *request) error {
 	now := s.now()
 	// An image's disks cannot change (UpdateManagedImage), but a source a
 	// PATCH names is authorized all the same, before the rules say so.
-	if current, err := s.Store.GetManagedImage(r.Context(), id); err == nil {
-		merged := *current
-		if err := mergeProperties(&merged.Properties, body.Properties); err != nil {
-			return err
-		}
-		refs, err := galleon.NewReferences(current, &merged)
-		if err != nil {
-			return err
-		}
-		if err := s.authorizeReferences(r, refs, current.Location); err != nil {
-			return err
-		}
-	} else if galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+	current, err := s.Store.GetManagedImage(r.Context(), id)
+	location := ""
+	if current != nil {
+		location = current.Location
+	}
+	if err := authorizePatchReferences(s, r, current, err, body.Properties,
+		func(img *galleon.ManagedImage) *galleon.ManagedImageProperties { return &img.Properties }, location); err != nil {
 		return err
 	}
 	img, _, err := s.Store.PutManagedImage(r.Context(), id, func(old *galleon.ManagedImage) (*galleon.ManagedImage, error) {

@@ -1,6 +1,8 @@
 package armapi
 
 import (
+	"encoding/json"
+
 	"github.com/galleon-project/galleon"
 )
 
@@ -129,4 +131,32 @@ func (s *Server) sharedReference(r *request, perms galleon.Permissions, ref gall
 		return false, nil
 	}
 	return perms.Allows("Microsoft.Compute/locations/communityGalleries/"+action, view+"/communityGalleries/"+names[0]+item), nil
+}
+
+// authorizePatchReferences authorizes what a PATCH's properties would name
+// beyond the stored resource's own sources, before the rules refuse a
+// change of sources: a source the caller may not use is refused as on
+// PUT. current and err are what the store answered for the resource; one
+// that is not there is left to the handler's own answer. props points at
+// the properties of the resource it is given.
+func authorizePatchReferences[R any, PR interface {
+	*R
+	galleon.Referrer
+}, P any](s *Server, r *request, current PR, err error, patch json.RawMessage, props func(PR) *P, location string) error {
+	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	merged := PR(new(R))
+	*merged = *current
+	if err := mergeProperties(props(merged), patch); err != nil {
+		return err
+	}
+	refs, err := galleon.NewReferences(current, merged)
+	if err != nil {
+		return err
+	}
+	return s.authorizeReferences(r, refs, location)
 }

@@ -44,40 +44,15 @@ type Collector struct {
 	// files (and their bytes) each bucket's pass deleted.
 	Tidied func(region string, manifests, temps int, tempBytes int64)
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	timer passTimer
 }
 
 // Start runs passes every Interval until Stop; an Interval of zero or
 // less disables collection.
-func (c *Collector) Start() {
-	if c.Interval <= 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.Collect(ctx)
-			}
-		}
-	}()
-}
+func (c *Collector) Start() { c.timer.start(c.Interval, c.Collect) }
 
 // Stop ends the timer and waits for a pass in progress.
-func (c *Collector) Stop() {
-	if c.cancel != nil {
-		c.cancel()
-		<-c.done
-	}
-}
+func (c *Collector) Stop() { c.timer.stop() }
 
 // Defaults for Collector's ages.
 const (

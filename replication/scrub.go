@@ -58,8 +58,7 @@ type Scrubber struct {
 	Metrics        *ScrubMetrics
 	Logger         *slog.Logger
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	timer passTimer
 }
 
 // ScrubStats says what a pass did.
@@ -87,41 +86,23 @@ const (
 // after Open, so that nodes restarted together do not read everything at
 // once.
 func (s *Scrubber) Open() error {
-	if s.Interval <= 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done = cancel, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(s.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			st, err := s.ScrubOnce(ctx)
-			switch {
-			case errors.Is(err, context.Canceled):
-			case err != nil:
-				s.logger().Warn("scrub pass", slog.Any("err", err))
-			default:
-				s.logger().Info("scrub pass done", slog.Int64("chunks", st.Chunks), slog.Int64("bytes", st.Bytes),
-					slog.Int64("damaged", st.Damaged), slog.Int64("repaired", st.Repaired), slog.Int64("unrepairable", st.Unrepairable))
-			}
+	s.timer.start(s.Interval, func(ctx context.Context) {
+		st, err := s.ScrubOnce(ctx)
+		switch {
+		case errors.Is(err, context.Canceled):
+		case err != nil:
+			s.logger().Warn("scrub pass", slog.Any("err", err))
+		default:
+			s.logger().Info("scrub pass done", slog.Int64("chunks", st.Chunks), slog.Int64("bytes", st.Bytes),
+				slog.Int64("damaged", st.Damaged), slog.Int64("repaired", st.Repaired), slog.Int64("unrepairable", st.Unrepairable))
 		}
-	}()
+	})
 	return nil
 }
 
 // Close stops the timer and waits for a pass in progress to stop.
 func (s *Scrubber) Close() error {
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-	}
+	s.timer.stop()
 	return nil
 }
 
