@@ -242,8 +242,9 @@ type OperationStore interface {
 // the audit log.
 type RoleAssignmentStore interface {
 	// PrincipalType returns the type (User, Group, ServicePrincipal) of
-	// the directory object with that object id, or ResourceNotFound.
-	PrincipalType(ctx context.Context, objectID string) (string, error)
+	// the directory object with that object id in tenant tenantID, or
+	// ResourceNotFound (also for an object of another tenant).
+	PrincipalType(ctx context.Context, tenantID, objectID string) (string, error)
 	// ListRoleAssignmentsForPrincipals returns every assignment to any of
 	// the principals, at any scope.
 	ListRoleAssignmentsForPrincipals(ctx context.Context, principalIDs []string) ([]RoleAssignment, error)

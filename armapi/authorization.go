@@ -177,7 +177,7 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, r *request) error {
 		return galleon.TargetErrorf(galleon.CodeInvalidParameter, "properties.roleDefinitionId",
 			"The role '%s' cannot be assigned at scope '%s': it is assignable only at %s.", def.RoleName, scope, strings.Join(def.AssignableScopes, ", "))
 	}
-	principalType, err := s.principalType(r.Context(), p.PrincipalID)
+	principalType, err := s.principalType(r, p.PrincipalID)
 	if err != nil {
 		return err
 	}
@@ -228,11 +228,24 @@ func assignableAt(def *galleon.RoleDefinition, scope string) bool {
 
 // principalType looks the principal up in the directory; a missing one is
 // PrincipalNotFound, as Azure answers.
-func (s *Server) principalType(ctx context.Context, objectID string) (string, error) {
-	typ, err := s.Store.PrincipalType(ctx, strings.ToLower(objectID))
+// principalType finds the type of the principal an assignment names, in
+// the directory of the tenant that owns the scope: as in Azure, a role is
+// given only to that tenant's users (its guests included), groups and
+// service principals, and whether an object exists in another tenant is
+// not told.
+func (s *Server) principalType(r *request, objectID string) (string, error) {
+	tenant := r.principal.TenantID // a scope above every subscription
+	if r.id.SubscriptionID != "" {
+		sub, err := s.Store.GetSubscription(r.Context(), r.id.SubscriptionID)
+		if err != nil {
+			return "", err
+		}
+		tenant = sub.TenantID
+	}
+	typ, err := s.Store.PrincipalType(r.Context(), tenant, strings.ToLower(objectID))
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound {
 		return "", galleon.TargetErrorf(galleon.CodePrincipalNotFound, "properties.principalId",
-			"Principal %s does not exist in the directory.", objectID)
+			"Principal %s does not exist in the directory %s.", objectID, tenant)
 	}
 	return typ, err
 }

@@ -629,3 +629,27 @@ func TestServer_ReferencesExternalStorageAccount(t *testing.T) {
 		})
 	}
 }
+
+// TestServer_RoleAssignmentPrincipalOfAnotherTenant: a role is given only
+// to a principal of the directory that owns the scope. Before, the Owner
+// of a subscription could assign a role to another tenant's service
+// principal (and learn from the answer which object ids exist there).
+func TestServer_RoleAssignmentPrincipalOfAnotherTenant(t *testing.T) {
+	t.Parallel()
+	f := newRefFixture(t)
+	assign := func(principalID string) (int, map[string]any) {
+		return f.do(t, "owner", http.MethodPut, f.gallery+"/providers/Microsoft.Authorization/roleAssignments/"+uuid.NewString()+"?api-version=2022-04-01",
+			map[string]any{"properties": map[string]any{"principalId": principalID,
+				"roleDefinitionId": "/subscriptions/" + f.Sub + "/providers/Microsoft.Authorization/roleDefinitions/" + galleon.RoleReader}})
+	}
+	for name, id := range map[string]string{"OtherTenant": f.eve.ServicePrincipal.ObjectID, "Nobody": uuid.NewString()} {
+		status, body := assign(id)
+		e, _ := body["error"].(map[string]any)
+		if status != http.StatusBadRequest || e["code"] != galleon.CodePrincipalNotFound || e["target"] != "properties.principalId" {
+			t.Errorf("%s: assigning Reader = %d %v, want 400 PrincipalNotFound", name, status, body)
+		}
+	}
+	if status, body := assign(f.Bootstrap.Admin.ObjectID); status != http.StatusCreated {
+		t.Errorf("assigning Reader to the tenant's own user = %d %v, want 201", status, body)
+	}
+}

@@ -296,13 +296,26 @@ func sharingFlow(t *testing.T, s *Server) {
 
 	t.Run("ShareNeedsOwnerOrSharingAdmin", func(t *testing.T) {
 		gallery := "/subscriptions/" + s.Creds.SubscriptionID + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/galleries/shared"
-		// assign grants role on the gallery to the consumer until the subtest ends.
-		assign := func(role string) {
+		putAssignment := func(principalID, role string) (string, int, map[string]any) {
 			name := uuid.NewString()
 			status, _, body := s.Do(t, http.MethodPut, gallery+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version=2022-04-01",
-				s.Token(t), map[string]any{"properties": map[string]any{"principalId": consumer.Creds.ServicePrincipalObjectID,
+				s.Token(t), map[string]any{"properties": map[string]any{"principalId": principalID,
 					"principalType": "ServicePrincipal", "roleDefinitionId": "/subscriptions/" + s.Creds.SubscriptionID +
 						"/providers/Microsoft.Authorization/roleDefinitions/" + role}})
+			return name, status, body
+		}
+		// A role goes only to a principal of the tenant that owns the
+		// scope: another tenant's service principal is not in its directory.
+		if _, status, body := putAssignment(consumer.Creds.ServicePrincipalObjectID, "b24988ac-6180-42a0-ab88-20f7382dd24c"); status != 400 || errorCode(body) != "PrincipalNotFound" {
+			t.Errorf("assigning a role to another tenant's service principal: %d %v, want 400 PrincipalNotFound", status, body)
+		}
+		// A service principal of the publisher's own tenant.
+		appID, objectID, secret := newServicePrincipal(t, s, graphToken(t, s), "gallery-admin")
+		member := NewConsumer(t, s, TenantCreds{TenantID: s.Creds.TenantID, SubscriptionID: s.Creds.SubscriptionID,
+			ClientID: appID, ClientSecret: secret, ServicePrincipalObjectID: objectID})
+		// assign grants role on the gallery to that principal until the subtest ends.
+		assign := func(role string) {
+			name, status, body := putAssignment(objectID, role)
 			if status != 201 {
 				t.Fatalf("assigning role %s: %d %v", role, status, body)
 			}
@@ -311,7 +324,7 @@ func sharingFlow(t *testing.T, s *Server) {
 			})
 		}
 		reset := func() error {
-			p, err := consumer.Sharing.BeginUpdate(ctx, rg, "shared", armcompute.SharingUpdate{OperationType: to.Ptr(armcompute.SharingUpdateOperationTypesReset)}, nil)
+			p, err := member.Sharing.BeginUpdate(ctx, rg, "shared", armcompute.SharingUpdate{OperationType: to.Ptr(armcompute.SharingUpdateOperationTypesReset)}, nil)
 			if err != nil {
 				return err
 			}
@@ -320,7 +333,7 @@ func sharingFlow(t *testing.T, s *Server) {
 		}
 		// Contributor may write the gallery but not share it.
 		assign("b24988ac-6180-42a0-ab88-20f7382dd24c")
-		if _, err := consumer.Galleries.Get(ctx, rg, "shared", nil); err != nil {
+		if _, err := member.Galleries.Get(ctx, rg, "shared", nil); err != nil {
 			t.Fatalf("a Contributor reading the gallery: %v", err)
 		}
 		wantResponseError(t, "a Contributor sharing", reset(), 403, "AuthorizationFailed")

@@ -332,10 +332,11 @@ func (s *DB) ListAudit(ctx context.Context, subscriptionID string, page galleon.
 	return out, next, nil
 }
 
-// PrincipalType returns the type of the principal with objectID.
-func (s *DB) PrincipalType(ctx context.Context, objectID string) (typ string, err error) {
+// PrincipalType returns the type of the principal with objectID in the
+// tenant.
+func (s *DB) PrincipalType(ctx context.Context, tenantID, objectID string) (typ string, err error) {
 	defer galleon.Wrap(&err, "PrincipalType(%s)", objectID)
-	err = s.r().queryRow(ctx, `SELECT type FROM principals WHERE object_id = ?`, objectID).Scan(&typ)
+	err = s.r().queryRow(ctx, `SELECT type FROM principals WHERE object_id = ? AND tenant_id = ?`, objectID, tenantID).Scan(&typ)
 	if isNoRows(err) {
 		return "", galleon.Errorf(galleon.CodeResourceNotFound, "The principal '%s' does not exist.", objectID)
 	}
