@@ -24,6 +24,10 @@ import (
 //	│                                  JSON note (why, when); it stays until the chunk is good again
 //	│                                  (repaired from another bucket, or re-copied), so that every
 //	│                                  node, and a restarted one, refuses to build on the chunk
+//	├── scrub/
+//	│   └── due                        when the next scrub pass is due (RFC 3339), kept in the
+//	│                                  first bucket of the first region, so that restarts do not
+//	│                                  put the next pass off again and again
 //	└── locks/
 //	    ├── writer/<token>             an Ingest, Copy or PutManifest in progress (empty; its
 //	    │                              modification time is refreshed while it runs)
@@ -46,6 +50,7 @@ const (
 	gcLockPrefix     = "locks/gc/"
 	quarantinePrefix = "quarantine/sha256/"
 	tempSuffix       = ".tmp"
+	scrubDueKey      = "scrub/due"
 )
 
 // maxIDLen keeps keys well inside every backend's limit (Azure: 1024,

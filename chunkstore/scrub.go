@@ -246,3 +246,27 @@ func IsDamaged(err error) bool {
 	var de *DamagedError
 	return errors.As(err, &ce) || errors.As(err, &de)
 }
+
+// ScrubDue returns when the next scrub pass is due, as last recorded by
+// SetScrubDue; ok is false when none was.
+func (s *Store) ScrubDue(ctx context.Context) (due time.Time, ok bool, err error) {
+	b, err := s.Bucket.ReadAll(ctx, scrubDueKey)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	due, err = time.Parse(time.RFC3339, string(b))
+	if err != nil {
+		// A damaged record is as good as none: the next pass is
+		// scheduled anew.
+		return time.Time{}, false, nil
+	}
+	return due, true, nil
+}
+
+// SetScrubDue records when the next scrub pass is due.
+func (s *Store) SetScrubDue(ctx context.Context, due time.Time) error {
+	return s.Bucket.WriteAll(ctx, scrubDueKey, []byte(due.UTC().Format(time.RFC3339)), nil)
+}

@@ -49,7 +49,7 @@ type Collector struct {
 
 // Start runs passes every Interval until Stop; an Interval of zero or
 // less disables collection.
-func (c *Collector) Start() { c.timer.start(c.Interval, c.Collect) }
+func (c *Collector) Start() { c.timer.start(c.Interval, c.Interval, c.Collect) }
 
 // Stop ends the timer and waits for a pass in progress.
 func (c *Collector) Stop() { c.timer.stop() }

@@ -82,12 +82,24 @@ const (
 	ScrubPrincipalName = "Galleon scrub (system)"
 )
 
-// Open starts the timer; Close stops it. A pass first runs one Interval
-// after Open, so that nodes restarted together do not read everything at
-// once.
+// Open starts the timer; Close stops it. The time the next pass is due
+// is kept in the region stores (FirstDelay), so a node restarted more
+// often than Interval still scrubs, and nodes restarted together do not
+// all start reading at once on a new installation.
 func (s *Scrubber) Open() error {
-	s.timer.start(s.Interval, func(ctx context.Context) {
+	if s.Interval <= 0 {
+		return nil
+	}
+	first, err := s.FirstDelay(context.Background(), time.Now())
+	if err != nil {
+		s.logger().Warn("reading when the next scrub pass is due; it runs one interval from now", slog.Any("err", err))
+		first = s.Interval
+	}
+	s.timer.start(first, s.Interval, func(ctx context.Context) {
 		st, err := s.ScrubOnce(ctx)
+		if err == nil {
+			s.setDue(ctx, time.Now().Add(s.Interval))
+		}
 		switch {
 		case errors.Is(err, context.Canceled):
 		case err != nil:
@@ -104,6 +116,47 @@ func (s *Scrubber) Open() error {
 func (s *Scrubber) Close() error {
 	s.timer.stop()
 	return nil
+}
+
+// dueStore is the store that records when the next pass is due: the
+// first bucket of the first region, the same on every node.
+func (s *Scrubber) dueStore() *chunkstore.Store {
+	for _, region := range sortedRegions(s.Regions) {
+		if stores := s.Regions[region]; len(stores) > 0 {
+			return stores[0]
+		}
+	}
+	return nil
+}
+
+// FirstDelay is how long after now the first pass of a starting node is
+// due: what is left of the interval recorded by the last pass (or by the
+// first node to start, which records one interval from now), never more
+// than Interval.
+func (s *Scrubber) FirstDelay(ctx context.Context, now time.Time) (time.Duration, error) {
+	store := s.dueStore()
+	if store == nil {
+		return s.Interval, nil
+	}
+	due, ok, err := store.ScrubDue(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		due = now.Add(s.Interval)
+		if err := store.SetScrubDue(ctx, due); err != nil {
+			return 0, err
+		}
+	}
+	return min(max(due.Sub(now), 0), s.Interval), nil
+}
+
+func (s *Scrubber) setDue(ctx context.Context, due time.Time) {
+	if store := s.dueStore(); store != nil {
+		if err := store.SetScrubDue(ctx, due); err != nil {
+			s.logger().Warn("recording when the next scrub pass is due", slog.Any("err", err))
+		}
+	}
 }
 
 // ScrubOnce makes one pass over every bucket of every region, one bucket

@@ -6,9 +6,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"gocloud.dev/blob/memblob"
 
 	"github.com/galleon-project/galleon"
 	"github.com/galleon-project/galleon/chunkstore"
@@ -253,5 +255,49 @@ func TestReconcile_PresentReplicaIsVerified(t *testing.T) {
 	}
 	if err := w.store("westus2").Verify(context.Background(), w.replica(t, id, "westus2")); err != nil {
 		t.Fatalf("a second pass left a damaged replica: %v", err)
+	}
+}
+
+// TestScrubber_FirstDelay: when the next pass is due is kept in the first
+// region's first bucket, so a node restarted more often than the interval
+// still scrubs: each start waits only for what is left of it.
+func TestScrubber_FirstDelay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first := &chunkstore.Store{Bucket: memblob.OpenBucket(nil)}
+	other := &chunkstore.Store{Bucket: memblob.OpenBucket(nil)}
+	t.Cleanup(func() { first.Close(); other.Close() })
+	s := &replication.Scrubber{Regions: map[string][]*chunkstore.Store{"westus2": {other}, "eastus": {first}}, Interval: 24 * time.Hour}
+	now := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		at   time.Time
+		want time.Duration
+	}{
+		{"NewInstallation", now, 24 * time.Hour}, // and records now + 24h
+		{"RestartedAfter10h", now.Add(10 * time.Hour), 14 * time.Hour},
+		{"RestartedAfterItWasDue", now.Add(30 * time.Hour), 0},
+	} {
+		got, err := s.FirstDelay(ctx, tt.at)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: FirstDelay() = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if _, ok, _ := other.ScrubDue(ctx); ok {
+		t.Error("the due time was recorded in the second region's bucket, not the first's")
+	}
+	// A due time further off than one interval (a clock set back) waits
+	// one interval at most; a damaged record counts as none.
+	if err := first.SetScrubDue(ctx, now.Add(100*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FirstDelay(ctx, now); got != 24*time.Hour {
+		t.Errorf("FirstDelay() with a due time 100h off = %v, want 24h", got)
+	}
+	if err := first.Bucket.WriteAll(ctx, "scrub/due", []byte("garbage"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FirstDelay(ctx, now); err != nil || got != 24*time.Hour {
+		t.Errorf("FirstDelay() over a damaged record = %v, %v; want 24h", got, err)
 	}
 }

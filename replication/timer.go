@@ -6,17 +6,15 @@ import (
 )
 
 // passTimer runs a background pass every interval until stopped: the
-// loop the collector and the scrubber share. The first pass runs one
-// interval after start, so that nodes restarted together do not all
-// start reading at once.
+// loop the collector and the scrubber share.
 type passTimer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// start runs pass every interval; an interval of zero or less runs
-// nothing.
-func (p *passTimer) start(interval time.Duration, pass func(context.Context)) {
+// start runs pass first after first, then every interval after the end
+// of the one before; an interval of zero or less runs nothing.
+func (p *passTimer) start(first, interval time.Duration, pass func(context.Context)) {
 	if interval <= 0 {
 		return
 	}
@@ -24,7 +22,7 @@ func (p *passTimer) start(interval time.Duration, pass func(context.Context)) {
 	p.cancel, p.done = cancel, make(chan struct{})
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(interval)
+		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
 			select {
@@ -32,6 +30,7 @@ func (p *passTimer) start(interval time.Duration, pass func(context.Context)) {
 				return
 			case <-t.C:
 				pass(ctx)
+				t.Reset(interval)
 			}
 		}
 	}()
