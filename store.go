@@ -63,7 +63,11 @@ type VersionStore interface {
 	ListSoftDeletedImageVersions(ctx context.Context, id ImageDefinitionID, page Page) ([]SoftDeletedImageVersion, string, error)
 	// RestoreImageVersion brings an unexpired soft-deleted version back as
 	// it was; ResourceNotFound when there is none (or it has expired).
-	RestoreImageVersion(ctx context.Context, id ImageVersionID) (*ImageVersion, error)
+	// A version deleted while it replicated (Creating or Updating) has
+	// op (its Target and Location set to the version's) recorded and
+	// queued in the same transaction, so that its replication finishes;
+	// started says whether it was.
+	RestoreImageVersion(ctx context.Context, id ImageVersionID, op *Operation) (v *ImageVersion, started bool, err error)
 	// PurgeImageVersion deletes a soft-deleted version for good (expired
 	// or not) and returns it, so its bytes can go; nil when there is none.
 	PurgeImageVersion(ctx context.Context, id ImageVersionID) (*SoftDeletedImageVersion, error)

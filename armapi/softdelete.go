@@ -171,20 +171,17 @@ func (s *Server) restoreImageVersion(w http.ResponseWriter, r *request, id galle
 	if _, err := s.Store.GetImageVersion(r.Context(), id); err == nil || galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 		return false, err
 	}
-	v, err := s.Store.RestoreImageVersion(r.Context(), id)
+	// A version deleted while it replicated finishes its replication: the
+	// store starts op with the restore, in one transaction.
+	op := s.newOperation(id.SubscriptionID, "", galleon.OperationReplicateImageVersion, "")
+	v, started, err := s.Store.RestoreImageVersion(r.Context(), id, op)
 	if galleon.ErrorCode(err) == galleon.CodeResourceNotFound && !asked {
 		return false, nil
 	}
 	if err != nil {
 		return true, err
 	}
-	// A version deleted while it replicated finishes its replication.
-	switch v.Properties.ProvisioningState {
-	case galleon.ProvisioningCreating, galleon.ProvisioningUpdating:
-		op := s.newOperation(v.ID.SubscriptionID, v.Location, galleon.OperationReplicateImageVersion, v.ID.String())
-		if err := s.Store.StartOperation(r.Context(), op); err != nil {
-			return true, err
-		}
+	if started {
 		s.operationStarted()
 		s.writeAccepted(w, r, op, http.StatusOK, toImageVersionJSON(v, false))
 		return true, nil

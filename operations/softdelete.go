@@ -62,10 +62,11 @@ func (p *Purger) PurgeExpired(ctx context.Context) (int, error) {
 	}
 }
 
-// Start runs a pass every Interval until Stop; a zero Interval runs none.
-func (p *Purger) Start() {
+// Open runs a pass now and every Interval until Close; a zero Interval
+// runs none.
+func (p *Purger) Open() error {
 	if p.Interval <= 0 {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -92,12 +93,14 @@ func (p *Purger) Start() {
 			}
 		}
 	}()
+	return nil
 }
 
-// Stop ends the loop and waits for a pass under way.
-func (p *Purger) Stop() {
+// Close ends the loop and waits for a pass under way.
+func (p *Purger) Close() error {
 	if p.cancel != nil {
 		p.cancel()
 		p.wg.Wait()
 	}
+	return nil
 }

@@ -47,12 +47,18 @@ type Collector struct {
 	timer passTimer
 }
 
-// Start runs passes every Interval until Stop; an Interval of zero or
+// Open runs passes every Interval until Close; an Interval of zero or
 // less disables collection.
-func (c *Collector) Start() { c.timer.start(c.Interval, c.Interval, c.Collect) }
+func (c *Collector) Open() error {
+	c.timer.start(c.Interval, c.Interval, c.Collect)
+	return nil
+}
 
-// Stop ends the timer and waits for a pass in progress.
-func (c *Collector) Stop() { c.timer.stop() }
+// Close ends the timer and waits for a pass in progress.
+func (c *Collector) Close() error {
+	c.timer.stop()
+	return nil
+}
 
 // Defaults for Collector's ages.
 const (

@@ -47,7 +47,9 @@ func TestCollector_DeletesOnlyUnreferencedChunks(t *testing.T) {
 			deleted[region] += st.BytesDeleted
 			mu.Unlock()
 		}}
-	c.Start()
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
@@ -58,7 +60,9 @@ func TestCollector_DeletesOnlyUnreferencedChunks(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	c.Stop()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for region, n := range deleted {
 		if n != int64(len(gone)) {
 			t.Errorf("%s: collected %d bytes, want the deleted image's %d", region, n, len(gone))

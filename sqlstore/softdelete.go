@@ -136,8 +136,9 @@ func (s *DB) ListSoftDeletedImageVersions(ctx context.Context, id galleon.ImageD
 	return out, next, nil
 }
 
-// RestoreImageVersion moves an unexpired soft-deleted version back.
-func (s *DB) RestoreImageVersion(ctx context.Context, id galleon.ImageVersionID) (v *galleon.ImageVersion, err error) {
+// RestoreImageVersion moves an unexpired soft-deleted version back, and
+// starts op when the version was deleted mid-replication.
+func (s *DB) RestoreImageVersion(ctx context.Context, id galleon.ImageVersionID, op *galleon.Operation) (v *galleon.ImageVersion, started bool, err error) {
 	defer galleon.Wrap(&err, "RestoreImageVersion(%s)", id)
 	err = s.transact(ctx, func(tx *tx) error {
 		if err := liveGroupOfNested(ctx, tx, id.ResourceGroupID(), id.Image); err != nil {
@@ -173,12 +174,25 @@ func (s *DB) RestoreImageVersion(ctx context.Context, id galleon.ImageVersionID)
 			return err
 		}
 		v = &sd.Version
+		switch v.Properties.ProvisioningState {
+		case galleon.ProvisioningCreating, galleon.ProvisioningUpdating:
+			if op == nil {
+				return nil
+			}
+			// The operation works on the version as stored.
+			op.Target, op.Location = v.ID.String(), v.Location
+			if err := insertOperation(ctx, tx, op); err != nil {
+				return err
+			}
+			started = true
+			return insertWork(ctx, tx, galleon.WorkOperation, op.SubscriptionID+"/"+op.ID, tx.now)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return v, nil
+	return v, started, nil
 }
 
 // PurgeImageVersion deletes a soft-deleted version for good.

@@ -114,7 +114,7 @@ func testSoftDelete(t *testing.T, open Opener) {
 			t.Errorf("DeleteImageDefinition with soft-deleted versions: %v, want CannotDeleteResource", err)
 		}
 
-		v, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "1.0.0"))
+		v, _, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "1.0.0"), nil)
 		if err != nil || v.ID != id || v.Tags["t"] != "v-1.0.0" || v.Properties.StorageProfile.Source.ID != "/snap" {
 			t.Fatalf("RestoreImageVersion() = %+v, %v", v, err)
 		}
@@ -124,10 +124,10 @@ func testSoftDelete(t *testing.T, open Opener) {
 		if got := softNames(t, id.ImageDefinitionID); len(got) != 1 || got[0] != "2.0.0" {
 			t.Errorf("soft-deleted after restoring 1.0.0: %v", got)
 		}
-		if _, err := f.Store.RestoreImageVersion(ctx(), id); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		if _, _, err := f.Store.RestoreImageVersion(ctx(), id, nil); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			t.Errorf("restoring twice: %v, want ResourceNotFound", err)
 		}
-		if _, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "9.9.9")); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		if _, _, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "9.9.9"), nil); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			t.Errorf("restoring what was never deleted: %v", err)
 		}
 
@@ -140,7 +140,7 @@ func testSoftDelete(t *testing.T, open Opener) {
 		if sdp, err := f.Store.PurgeImageVersion(ctx(), f.Version("rg", "soft", "img", "2.0.0")); err != nil || sdp != nil {
 			t.Errorf("purging twice: %+v, %v", sdp, err)
 		}
-		if _, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "2.0.0")); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		if _, _, err := f.Store.RestoreImageVersion(ctx(), f.Version("rg", "soft", "img", "2.0.0"), nil); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			t.Errorf("restoring a purged version: %v", err)
 		}
 		if _, err := f.Store.DeleteImageVersion(ctx(), id); err != nil {
@@ -164,7 +164,7 @@ func testSoftDelete(t *testing.T, open Opener) {
 		if got := softNames(t, id.ImageDefinitionID); len(got) != 1 {
 			t.Errorf("an expired version not yet purged: %v", got)
 		}
-		if _, err := f.Store.RestoreImageVersion(ctx(), id); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
+		if _, _, err := f.Store.RestoreImageVersion(ctx(), id, nil); galleon.ErrorCode(err) != galleon.CodeResourceNotFound {
 			t.Errorf("restoring an expired version: %v, want ResourceNotFound", err)
 		}
 		// A long-lived one in the same definition is not expired.
@@ -216,4 +216,34 @@ func testSoftDelete(t *testing.T, open Opener) {
 			t.Errorf("a recreated definition inherits soft-deleted versions: %v", got)
 		}
 	})
+}
+
+// testRestoreStartsReplication: a version soft-deleted while it
+// replicated comes back with its replication started in the same
+// transaction; a version that had finished does not start one.
+func testRestoreStartsReplication(t *testing.T, open Opener) {
+	f := MustFixture(t, open)
+	f.MustPutResourceGroup(t, "rg")
+	f.MustPutSoftDeleteGallery(t, "rg", "soft")
+	f.MustPutImage(t, "rg", "soft", "img")
+	id := f.Version("rg", "soft", "img", "1.0.0")
+	if _, _, err := f.PutVersion(id, ""); err != nil { // Creating
+		t.Fatal(err)
+	}
+	if kept, err := f.Store.SoftDeleteImageVersion(ctx(), id, time.Hour); err != nil || !kept {
+		t.Fatalf("SoftDeleteImageVersion() = %v, %v", kept, err)
+	}
+	op := &galleon.Operation{ID: "restore-op", SubscriptionID: f.Sub, Kind: galleon.OperationReplicateImageVersion,
+		Status: galleon.OperationInProgress, StartTime: time.Now().UTC()}
+	v, started, err := f.Store.RestoreImageVersion(ctx(), id, op)
+	if err != nil || !started || v == nil {
+		t.Fatalf("RestoreImageVersion() = %v, %v, %v; want the version back with its replication started", v, started, err)
+	}
+	got, err := f.Store.GetOperation(ctx(), f.Sub, op.ID)
+	if err != nil || got.Target != v.ID.String() || got.Location != "eastus" {
+		t.Fatalf("GetOperation() = %+v, %v; want one working on %s in eastus", got, err, v.ID)
+	}
+	if items, err := f.Store.ClaimWork(ctx(), galleon.WorkOperation, "node", time.Minute, 10); err != nil || len(items) != 1 {
+		t.Fatalf("ClaimWork() = %v, %v; want the restore's work item", items, err)
+	}
 }

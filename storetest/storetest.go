@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Lease", testLease},
 		{"ImageVersion", testImageVersion},
 		{"ImageVersionAndStart", testImageVersionAndStart},
+		{"RestoreStartsReplication", testRestoreStartsReplication},
 		{"Disk", testDisk},
 		{"ManagedImage", testManagedImage},
 		{"ResourceList", testResourceList},

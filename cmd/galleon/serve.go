@@ -409,12 +409,14 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Purger = &operations.Purger{Store: m.Store, Data: disks, Interval: time.Minute, Logger: m.Logger}
 	m.Scrubber = &replication.Scrubber{Store: m.Store, Regions: stores, Interval: c.ScrubInterval, Rate: c.ScrubRate,
 		SubscriptionID: m.Credentials.SubscriptionID, Metrics: replication.NewScrubMetrics(m.Metrics), Logger: m.Logger}
-	if err := m.Runner.Open(); err != nil {
-		return err
+	// Every background component has Open and Close; Close undoes
+	// whatever Open started, in reverse order.
+	for _, c := range []interface{ Open() error }{m.Runner, m.Collector, m.Purger, m.Scrubber} {
+		if err := c.Open(); err != nil {
+			return err
+		}
 	}
-	m.Collector.Start()
-	m.Purger.Start()
-	return m.Scrubber.Open()
+	return nil
 }
 
 // sharedTLS returns this node's TLS material, signed by the installation's
@@ -561,14 +563,14 @@ func (m *Main) Run(ctx context.Context) error {
 // Close releases everything Open acquired; it is safe after a failed Open.
 func (m *Main) Close() error {
 	var errs []error
-	if m.Collector != nil {
-		m.Collector.Stop()
-	}
 	if m.Scrubber != nil {
 		errs = append(errs, m.Scrubber.Close())
 	}
 	if m.Purger != nil {
-		m.Purger.Stop()
+		errs = append(errs, m.Purger.Close())
+	}
+	if m.Collector != nil {
+		errs = append(errs, m.Collector.Close())
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
