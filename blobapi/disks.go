@@ -184,7 +184,16 @@ func (x *Disks) FinishSeal(ctx context.Context, d *galleon.Disk) error {
 			return err
 		}
 	}
-	pending, err := store.ListManifests(ctx, pendingPrefix(d.Properties.UniqueID))
+	if err := deletePending(ctx, store, d.Properties.UniqueID); err != nil {
+		return err
+	}
+	return (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d))
+}
+
+// deletePending deletes every pending copy a seal of the disk uniqueID
+// left, of any generation.
+func deletePending(ctx context.Context, store *chunkstore.Store, uniqueID string) error {
+	pending, err := store.ListManifests(ctx, pendingPrefix(uniqueID))
 	if err != nil {
 		return err
 	}
@@ -193,7 +202,7 @@ func (x *Disks) FinishSeal(ctx context.Context, d *galleon.Disk) error {
 			return err
 		}
 	}
-	return (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d))
+	return nil
 }
 
 // recordedManifest finds the bytes whose digest the seal recorded: a
@@ -421,14 +430,8 @@ func (x *Disks) DeleteDiskContent(ctx context.Context, d *galleon.Disk) error {
 		if err := (&Staging{Bucket: store.Bucket}).Delete(ctx, uploadName(d)); err != nil {
 			return err
 		}
-		pending, err := store.ListManifests(ctx, pendingPrefix(d.Properties.UniqueID))
-		if err != nil {
+		if err := deletePending(ctx, store, d.Properties.UniqueID); err != nil {
 			return err
-		}
-		for _, id := range pending {
-			if err := store.DeleteManifest(ctx, id); err != nil {
-				return err
-			}
 		}
 	}
 	return store.DeleteManifest(ctx, contentName(d.Properties.UniqueID))
