@@ -127,9 +127,10 @@ func (m *Manifest) unique() (chunks []Chunk, imageBytes []int64) {
 // that it is damaged (a *DamagedError): a new image is not built on a
 // chunk known to be bad. The chunks are not read (that would make a copy
 // within a bucket cost as much as the image's size); a damage not found
-// yet is found by the next read, which verifies, or by the next scrub. Ingest and Copy store their manifest
-// themselves; PutManifest is for a manifest over chunks already here (a copy
-// of an image within one bucket, say). It holds a writer lock (see GC).
+// yet is found by the next read, which verifies, or by the next scrub.
+// Ingest and Copy store their manifest themselves; PutManifest is for a
+// manifest over chunks already here (a copy of an image within one bucket,
+// say). It holds a writer lock (see GC).
 func (s *Store) PutManifest(ctx context.Context, id string, m *Manifest) (err error) {
 	defer wrap(&err, "put manifest %s", id)
 	key, err := manifestKey(id)

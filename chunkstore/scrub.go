@@ -66,10 +66,6 @@ func (s *Store) MarkDamaged(ctx context.Context, d Digest, reason string) (err e
 
 // Damaged returns the note on chunk d, or nil when it has none.
 func (s *Store) Damaged(ctx context.Context, d Digest) (*DamagedError, error) {
-	return s.readNote(ctx, d)
-}
-
-func (s *Store) readNote(ctx context.Context, d Digest) (*DamagedError, error) {
 	r, err := s.Bucket.NewReader(ctx, quarantineKey(d), nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, nil
@@ -132,7 +128,7 @@ func (s *Store) CheckDamaged(ctx context.Context, m *Manifest) error {
 	}
 	for _, c := range m.Chunks {
 		if set[c.Digest] {
-			de, err := s.readNote(ctx, c.Digest)
+			de, err := s.Damaged(ctx, c.Digest)
 			if err != nil {
 				return err
 			}
@@ -177,8 +173,8 @@ func (s *Store) HasChunk(ctx context.Context, d Digest) (bool, error) {
 }
 
 // CheckChunk reads chunk d whole and verifies it against its name, and
-// returns how many bytes it read (of a damaged one too). A damaged chunk is a *CorruptError, a
-// missing one wraps ErrNotFound.
+// returns how many bytes it read (of a damaged one too). A damaged chunk
+// is a *CorruptError, a missing one wraps ErrNotFound.
 func (s *Store) CheckChunk(ctx context.Context, d Digest) (int64, error) {
 	buf := getBuf(MaxChunkSize)
 	defer putBuf(buf)

@@ -41,7 +41,7 @@ const (
 	Call
 )
 
-// Error is what Hit returns at a point armed with ReturnError.
+// Injected is what Hit returns at a point armed with ReturnError.
 type Injected struct{ Point string }
 
 func (e *Injected) Error() string { return "failpoint " + e.Point + ": injected error" }
