@@ -25,29 +25,29 @@ type verifiedToken struct {
 	expires   time.Time
 }
 
-func (c *verifiedCache) get(raw string, now time.Time) (galleon.Principal, string, bool) {
+func (c *verifiedCache) get(raw string, now time.Time) (verifiedToken, bool) {
 	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[key]
 	if !ok {
-		return galleon.Principal{}, "", false
+		return verifiedToken{}, false
 	}
 	// The same leeway as verification, so a cached answer never outlives
 	// the one a fresh verification would give.
 	if now.After(v.expires.Add(clockSkew)) {
 		delete(c.m, key)
-		return galleon.Principal{}, "", false
+		return verifiedToken{}, false
 	}
-	return v.principal, v.audience, true
+	return v, true
 }
 
-func (c *verifiedCache) put(raw string, p galleon.Principal, audience string, expires time.Time) {
+func (c *verifiedCache) put(raw string, v verifiedToken) {
 	key := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxVerified {
 		c.m = make(map[[32]byte]verifiedToken)
 	}
-	c.m[key] = verifiedToken{principal: p, audience: audience, expires: expires}
+	c.m[key] = v
 }

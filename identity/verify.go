@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,9 +42,8 @@ func (i *Issuer) Verifier(audiences ...string) func(raw string) (galleon.Princip
 			return p, err
 		}
 		if !audienceIn(aud, audiences) {
-			p, _, err := i.refuse(nil, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.",
+			return galleon.Principal{}, i.refuse(nil, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.",
 				aud, strings.Join(audiences, "','"))
-			return p, err
 		}
 		return p, nil
 	}
@@ -54,22 +51,21 @@ func (i *Issuer) Verifier(audiences ...string) func(raw string) (galleon.Princip
 
 func (i *Issuer) verifyCached(raw string) (galleon.Principal, string, error) {
 	now := i.now()
-	if p, aud, ok := i.verified.get(raw, now); ok {
-		return p, aud, nil
+	if v, ok := i.verified.get(raw, now); ok {
+		return v.principal, v.audience, nil
 	}
-	p, exp, err := i.verifyToken(raw, now)
+	v, err := i.verifyToken(raw, now)
 	if err != nil {
 		return galleon.Principal{}, "", err
 	}
-	aud := tokenAudience(raw)
-	i.verified.put(raw, p, aud, exp)
-	return p, aud, nil
+	i.verified.put(raw, v)
+	return v.principal, v.audience, nil
 }
 
 // armTime is how ARM writes times in token errors: 11/26/2026 9:00:00 PM.
 const armTime = "1/2/2006 3:04:05 PM"
 
-func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time.Time, error) {
+func (i *Issuer) verifyToken(raw string, now time.Time) (verifiedToken, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(raw, &c, i.verificationKey,
 		// Pinning the algorithm refuses "none" and the HS256-with-the-
@@ -83,13 +79,13 @@ func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time
 	switch {
 	case err == nil:
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return i.refuse(err, "The token is expired. The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
+		return verifiedToken{}, i.refuse(err, "The token is expired. The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
 			c.ExpiresAt.UTC().Format(armTime), now.UTC().Format(armTime))
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return i.refuse(err, "The token is not valid yet. The access token validity UTC time is later than current UTC time '%s'.",
+		return verifiedToken{}, i.refuse(err, "The token is not valid yet. The access token validity UTC time is later than current UTC time '%s'.",
 			now.UTC().Format(armTime))
 	default:
-		return i.refuse(err, "The access token is invalid.")
+		return verifiedToken{}, i.refuse(err, "The access token is invalid.")
 	}
 
 	// Only this server's key signed the token, so a foreign iss or tid means
@@ -97,13 +93,13 @@ func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time
 	// again under the same data folder). Say so, rather than "invalid".
 	t, err := i.defaultTenant(context.Background())
 	if err != nil {
-		return galleon.Principal{}, time.Time{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
+		return verifiedToken{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
 	}
 	if c.TenantID != t.ID {
 		// A further tenant's principal (tenants.go).
 		other, err := i.otherTenant(context.Background(), c.TenantID)
 		if err != nil {
-			return galleon.Principal{}, time.Time{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
+			return verifiedToken{}, fmt.Errorf("verifying a token: reading the tenant: %w", err)
 		}
 		if other != nil && other.ID == c.TenantID {
 			t = other
@@ -111,11 +107,11 @@ func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time
 	}
 	issuers := []string{i.ADFSIssuer(), i.TenantIssuer(t.ID)}
 	if c.TenantID != t.ID || (c.Issuer != issuers[0] && c.Issuer != issuers[1]) {
-		return i.refuse(nil, "The access token is from the wrong issuer '%s'. It must match the tenant '%s' of this server, issuer '%s' or '%s'. Please use the authority (URL) '%s' or '%s' to get the token.",
+		return verifiedToken{}, i.refuse(nil, "The access token is from the wrong issuer '%s'. It must match the tenant '%s' of this server, issuer '%s' or '%s'. Please use the authority (URL) '%s' or '%s' to get the token.",
 			c.Issuer, t.ID, issuers[0], issuers[1], i.ADFSIssuer(), i.PublicURL+"/"+t.ID)
 	}
 	if len(c.Aud) != 1 || !i.acceptsAudience(c.Aud[0]) {
-		return i.refuse(nil, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.",
+		return verifiedToken{}, i.refuse(nil, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.",
 			strings.Join(c.Aud, ","), strings.Join(i.Audiences, "','"))
 	}
 	p := galleon.Principal{ObjectID: c.ObjectID, TenantID: c.TenantID}
@@ -126,9 +122,9 @@ func (i *Issuer) verifyToken(raw string, now time.Time) (galleon.Principal, time
 		p.Type, p.UserPrincipalName, p.DisplayName = galleon.PrincipalUser, c.UPN, c.Name
 	}
 	if p.ObjectID == "" || c.Subject != p.ObjectID || p.Type == "" || p.Type == galleon.PrincipalServicePrincipal && p.AppID == "" {
-		return i.refuse(nil, "The access token is invalid.")
+		return verifiedToken{}, i.refuse(nil, "The access token is invalid.")
 	}
-	return p, c.ExpiresAt.Time, nil
+	return verifiedToken{principal: p, audience: c.Aud[0], expires: c.ExpiresAt.Time}, nil
 }
 
 // verificationKey is the jwt.Keyfunc: the key the token's kid names. There
@@ -143,32 +139,12 @@ func (i *Issuer) verificationKey(t *jwt.Token) (any, error) {
 
 // refuse logs why a token was refused (clients only see ARM's message) and
 // returns the InvalidAuthenticationToken error.
-func (i *Issuer) refuse(cause error, format string, args ...any) (galleon.Principal, time.Time, error) {
+func (i *Issuer) refuse(cause error, format string, args ...any) error {
 	e := galleon.Errorf(galleon.CodeAuthenticationFailed, format, args...)
 	attrs := []slog.Attr{slog.String("message", e.Message)}
 	if cause != nil {
 		attrs = append(attrs, slog.String("cause", cause.Error()))
 	}
 	i.logger().LogAttrs(context.Background(), slog.LevelDebug, "access token refused", attrs...)
-	return galleon.Principal{}, time.Time{}, e
-}
-
-// tokenAudience reads the one aud of a token verifyToken accepted (which
-// checked there is exactly one); it is trusted because the signature was.
-func tokenAudience(raw string) string {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Aud audience `json:"aud"`
-	}
-	if json.Unmarshal(payload, &c) != nil || len(c.Aud) != 1 {
-		return ""
-	}
-	return c.Aud[0]
+	return e
 }
