@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"testing"
@@ -10,11 +9,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/pageblob"
 )
 
 // TestSDK_SealSurvivesKill: the server kills itself (SIGKILL, through
@@ -38,38 +35,7 @@ func TestSDK_SealSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := snaps.BeginCreateOrUpdate(ctx, "crash", "os", armcompute.Snapshot{Location: to.Ptr("eastus"),
-		Properties: &armcompute.SnapshotProperties{OSType: to.Ptr(armcompute.OperatingSystemTypesLinux),
-			CreationData: &armcompute.CreationData{CreateOption: to.Ptr(armcompute.DiskCreateOptionUpload), UploadSizeBytes: to.Ptr(int64(len(vhdBytes)))}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.PollUntilDone(ctx, pollOpts); err != nil {
-		t.Fatal(err)
-	}
-	grant := func(access armcompute.AccessLevel) string {
-		t.Helper()
-		gp, err := snaps.BeginGrantAccess(ctx, "crash", "os", armcompute.GrantAccessData{Access: to.Ptr(access), DurationInSeconds: to.Ptr[int32](3600)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := gp.PollUntilDone(ctx, pollOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *resp.AccessSAS
-	}
-	blobOpts := azcore.ClientOptions{Transport: s.Client, Retry: policy.RetryOptions{MaxRetries: -1}}
-	c, err := pageblob.NewClientWithNoCredential(grant(armcompute.AccessLevelWrite), &pageblob.ClientOptions{ClientOptions: blobOpts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := 0; off < len(vhdBytes); off += 4 << 20 {
-		end := min(off+4<<20, len(vhdBytes))
-		if _, err := c.UploadPages(ctx, streaming.NopCloser(bytes.NewReader(vhdBytes[off:end])), blob.HTTPRange{Offset: int64(off), Count: int64(end - off)}, nil); err != nil {
-			t.Fatalf("UploadPages at %d: %v", off, err)
-		}
-	}
+	uploadUnsealed(t, s, sdk, "crash", "os", vhdBytes)
 	seal := func() error {
 		rp, err := snaps.BeginRevokeAccess(ctx, "crash", "os", nil)
 		if err != nil {
@@ -102,7 +68,15 @@ func TestSDK_SealSurvivesKill(t *testing.T) {
 	if *got.Properties.DiskState != armcompute.DiskStateUnattached || props["galleonSha256"] != "sha256:"+sha256Hex(vhdBytes) {
 		t.Fatalf("after the retried seal: %s %v; want Unattached with the file's sha256 %s", *got.Properties.DiskState, props["galleonSha256"], sha256Hex(vhdBytes))
 	}
-	bc, err := blob.NewClientWithNoCredential(grant(armcompute.AccessLevelRead), &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
+	gp, err := snaps.BeginGrantAccess(ctx, "crash", "os", armcompute.GrantAccessData{Access: to.Ptr(armcompute.AccessLevelRead), DurationInSeconds: to.Ptr[int32](3600)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := gp.PollUntilDone(ctx, pollOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := blob.NewClientWithNoCredential(*access.AccessSAS, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: s.Client, Retry: policy.RetryOptions{MaxRetries: -1}}})
 	if err != nil {
 		t.Fatal(err)

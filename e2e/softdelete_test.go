@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io/fs"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -84,18 +82,8 @@ func TestSDK_SoftDelete(t *testing.T) {
 
 	// Three collections later, westus2 still holds the version's chunks
 	// (no snapshot is there to keep them otherwise).
-	chunkFiles := func(region string) int {
-		n := 0
-		filepath.WalkDir(filepath.Join(s.DataDir, "regions", region, "chunks"), func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				n++
-			}
-			return nil
-		})
-		return n
-	}
 	time.Sleep(3 * time.Second)
-	if chunkFiles("westus2") == 0 {
+	if chunkFiles(s, "westus2") == 0 {
 		t.Fatal("the collector deleted a soft-deleted version's chunks")
 	}
 

@@ -24,9 +24,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/pageblob"
 )
 
-// uploadSnapshot creates an Upload snapshot in eastus and uploads, through
-// the write SAS and the SDK's page blob client, then seals data.
-func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []byte) *armcompute.Snapshot {
+// uploadUnsealed creates an Upload snapshot in eastus and uploads data
+// through the write SAS and the SDK's page blob client, leaving the
+// snapshot in ActiveUpload; it returns the snapshots client it used.
+func uploadUnsealed(t *testing.T, s *Server, sdk *SDK, rg, name string, data []byte) *armcompute.SnapshotsClient {
 	t.Helper()
 	ctx := context.Background()
 	snaps, err := armcompute.NewSnapshotsClient(s.Creds.SubscriptionID, sdk.Cred, &arm.ClientOptions{ClientOptions: sdk.opts})
@@ -61,6 +62,15 @@ func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []b
 			t.Fatal(err)
 		}
 	}
+	return snaps
+}
+
+// uploadSnapshot creates an Upload snapshot in eastus and uploads, through
+// the write SAS and the SDK's page blob client, then seals data.
+func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []byte) *armcompute.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	snaps := uploadUnsealed(t, s, sdk, rg, name, data)
 	rp, err := snaps.BeginRevokeAccess(ctx, rg, name, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +83,18 @@ func uploadSnapshot(t *testing.T, s *Server, sdk *SDK, rg, name string, data []b
 		t.Fatal(err)
 	}
 	return &got.Snapshot
+}
+
+// chunkFiles counts the chunk files in a region's store of s.
+func chunkFiles(s *Server, region string) int {
+	n := 0
+	filepath.WalkDir(filepath.Join(s.DataDir, "regions", region, "chunks"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // TestSDK_ImageVersionReplicatesAndDiskFromImage is the heart of the seed's
@@ -253,24 +275,14 @@ func TestSDK_ImageVersionReplicatesAndDiskFromImage(t *testing.T) {
 	// With the disk made from it gone too, nothing in westus2 names the
 	// version's chunks any more: the collector,
 	// running every second here, deletes them. eastus keeps the snapshot's.
-	chunkFiles := func(region string) int {
-		n := 0
-		filepath.WalkDir(filepath.Join(s.DataDir, "regions", region, "chunks"), func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				n++
-			}
-			return nil
-		})
-		return n
-	}
 	deadline := time.Now().Add(30 * time.Second)
-	for chunkFiles("westus2") > 0 && time.Now().Before(deadline) {
+	for chunkFiles(s, "westus2") > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if n := chunkFiles("westus2"); n != 0 {
+	if n := chunkFiles(s, "westus2"); n != 0 {
 		t.Errorf("%d chunks left in westus2 after the version was deleted", n)
 	}
-	if chunkFiles("eastus") == 0 {
+	if chunkFiles(s, "eastus") == 0 {
 		t.Error("the collector deleted the snapshot's chunks in eastus")
 	}
 	if got := diskDigest(t, s, disks, "images", "fromImage"); got != sha256Hex(vhdBytes) {
