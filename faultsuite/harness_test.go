@@ -92,13 +92,12 @@ func newEnv(t *testing.T, db *sqlstore.DB) *env {
 	e := &env{t: t, ctx: context.Background(), db: db, stores: map[string][]*chunkstore.Store{}, key: []byte("fault-suite-sas-key")}
 	e.f = storetest.MustFixture(t, func(*testing.T) galleon.Store { return db })
 	for region, n := range map[string]int{"eastus": 2, "westus2": 1} {
-		for i := range n {
+		for range n {
 			// In-memory buckets (mem://, a driver Galleon supports) outlive
 			// the restart as files would, and keep the suite fast.
 			b := memblob.OpenBucket(nil)
 			t.Cleanup(func() { b.Close() })
 			e.stores[region] = append(e.stores[region], &chunkstore.Store{Bucket: b})
-			_ = i
 		}
 	}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -342,10 +341,7 @@ func (e *env) sasGet(sas, comp string) (int, string, []byte) {
 func (e *env) upload(sas string, data []byte) {
 	e.t.Helper()
 	for off := 0; off < len(data); off += blobapi.MaxPageWrite {
-		end := min(off+blobapi.MaxPageWrite, len(data))
-		if code, ec := e.putPage(sas, int64(off), data[off:end]); code != http.StatusCreated {
-			e.t.Fatalf("Put Page at %d = %d %s", off, code, ec)
-		}
+		e.upload2(sas, int64(off), data[off:min(off+blobapi.MaxPageWrite, len(data))])
 	}
 }
 
@@ -380,9 +376,14 @@ func (e *env) checkDisk(rg, name string, written []byte) bool {
 	if code == http.StatusNotFound {
 		return false
 	}
+	if code != http.StatusOK {
+		// Neither gone nor there: the check would pass without looking.
+		e.t.Errorf("GET %s = %d %v, want 200 or 404", name, code, out)
+		return false
+	}
 	props, _ := out["properties"].(map[string]any)
 	sha, _ := props["galleonSha256"].(string)
-	if code != 200 || sha == "" {
+	if sha == "" {
 		return false
 	}
 	if props["diskState"] != galleon.DiskUnattached {
@@ -419,8 +420,12 @@ func (e *env) versionID(rg, version string) galleon.ImageVersionID {
 func (e *env) checkVersion(rg, version string, written []byte) bool {
 	e.t.Helper()
 	code, out := e.do("GET", e.versionPath(rg, version)+versionAPI, nil)
+	if code != http.StatusOK && code != http.StatusNotFound {
+		// Neither gone nor there: the check would pass without looking.
+		e.t.Errorf("GET version %s = %d %v, want 200 or 404", version, code, out)
+	}
 	props, _ := out["properties"].(map[string]any)
-	if code != 200 || props["provisioningState"] != galleon.ProvisioningSucceeded {
+	if code != http.StatusOK || props["provisioningState"] != galleon.ProvisioningSucceeded {
 		return false
 	}
 	want := digest(written)
