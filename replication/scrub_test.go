@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"gocloud.dev/blob/memblob"
 
 	"github.com/galleon-project/galleon"
@@ -103,7 +102,7 @@ func TestScrub_RepairsFromAnotherRegion(t *testing.T) {
 		t.Fatalf("after the scrub: %v", err)
 	}
 	for name, want := range map[string]float64{"galleon_scrub_damaged_chunks_total": 2, "galleon_scrub_repaired_chunks_total": 2} {
-		if got := testutil.ToFloat64(mustVec(t, reg, name, "westus2")); got != want {
+		if got := series(t, reg, name, "westus2"); got != want {
 			t.Errorf("%s{region=westus2} = %v, want %v", name, got, want)
 		}
 	}
@@ -152,7 +151,7 @@ func TestScrub_UnrepairableMarksReplicasFailed(t *testing.T) {
 			t.Errorf("%s: no note on the damaged chunk: %v", region, err)
 		}
 	}
-	if got := testutil.ToFloat64(mustGauge(t, reg, "galleon_scrub_quarantined_chunks", "eastus")); got != 1 {
+	if got := series(t, reg, "galleon_scrub_quarantined_chunks", "eastus"); got != 1 {
 		t.Errorf("galleon_scrub_quarantined_chunks{region=eastus} = %v, want 1", got)
 	}
 	if events := auditActions(t, w); events[replication.ActionReplicaFailed] != 2 || events[replication.ActionChunkDamaged] != 2 {
@@ -184,19 +183,9 @@ func TestScrub_UnrepairableMarksReplicasFailed(t *testing.T) {
 	}
 }
 
-func mustVec(t *testing.T, reg *prometheus.Registry, name, region string) prometheus.Collector {
-	t.Helper()
-	return collectorFor(t, reg, name, region)
-}
-
-func mustGauge(t *testing.T, reg *prometheus.Registry, name, region string) prometheus.Collector {
-	t.Helper()
-	return collectorFor(t, reg, name, region)
-}
-
-// collectorFor returns the one series name{region=…} of reg as a
-// collector testutil can read.
-func collectorFor(t *testing.T, reg *prometheus.Registry, name, region string) prometheus.Collector {
+// series returns the value of the one series name{region=…} of reg, a
+// counter or a gauge.
+func series(t *testing.T, reg *prometheus.Registry, name, region string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
@@ -209,16 +198,13 @@ func collectorFor(t *testing.T, reg *prometheus.Registry, name, region string) p
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "region" && l.GetValue() == region {
-					v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-					g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
-					g.Set(v)
-					return g
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
 				}
 			}
 		}
 	}
 	t.Fatalf("no series %s{region=%q}", name, region)
-	return nil
+	return 0
 }
 
 // auditActions counts the subscription's audit events by action.
