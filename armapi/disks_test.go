@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,10 +14,8 @@ import (
 	"gocloud.dev/blob/memblob"
 
 	"github.com/galleon-project/galleon"
-	"github.com/galleon-project/galleon/authz"
 	"github.com/galleon-project/galleon/blobapi"
 	"github.com/galleon-project/galleon/chunkstore"
-	"github.com/galleon-project/galleon/sqlstore"
 	"github.com/galleon-project/galleon/storetest"
 )
 
@@ -37,31 +32,15 @@ type diskFixture struct {
 func newDiskFixture(t *testing.T) *diskFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "galleon.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := &diskFixture{Fixture: storetest.MustFixture(t, func(*testing.T) galleon.Store { return db })}
+	db, fx := mustOpenTestStore(t)
+	f := &diskFixture{Fixture: fx}
 	f.store = &chunkstore.Store{Bucket: memblob.OpenBucket(nil)}
 	t.Cleanup(func() { f.store.Close() })
-	sp := f.Bootstrap.ServicePrincipal
-	s := &Server{
-		Store:      db,
-		Authorizer: &authz.Authorizer{Assignments: db, Roles: db},
-		VerifyToken: func(token string) (galleon.Principal, error) {
-			if token == "publisher" {
-				return sp, nil
-			}
-			return galleon.Principal{}, fmt.Errorf("unknown token %q", token)
-		},
-		Regions:   galleon.Regions{{Name: "eastus", DisplayName: "East US"}},
-		PublicURL: testPublicURL,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		DiskData:  &blobapi.Disks{Stores: map[string]*chunkstore.Store{"eastus": f.store}},
-	}
+	s := newTestServer(db, map[string]galleon.Principal{"publisher": f.Bootstrap.ServicePrincipal})
+	s.DiskData = &blobapi.Disks{Stores: map[string]*chunkstore.Store{"eastus": f.store}}
 	f.handler = s.Handler()
 	f.MustPutResourceGroup(t, "rg")
+	var err error
 	f.m, _, err = f.store.Ingest(ctx, "seed", bytes.NewReader(bytes.Repeat([]byte("galleon "), 1<<17)))
 	if err != nil {
 		t.Fatal(err)

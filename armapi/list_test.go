@@ -5,12 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,8 +15,6 @@ import (
 	"time"
 
 	"github.com/galleon-project/galleon"
-	"github.com/galleon-project/galleon/authz"
-	"github.com/galleon-project/galleon/sqlstore"
 	"github.com/galleon-project/galleon/storetest"
 )
 
@@ -134,31 +129,15 @@ const (
 func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "galleon.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := &listFixture{Fixture: storetest.MustFixture(t, func(*testing.T) galleon.Store { return db })}
+	db, fx := mustOpenTestStore(t)
+	f := &listFixture{Fixture: fx}
 	consumer := f.MustCreateTenant(t, "consumer.example")
 	f.consumer = consumer.Subscription.ID
 	f.principals = map[string]galleon.Principal{
 		"publisher": f.Bootstrap.ServicePrincipal,
 		"consumer":  consumer.ServicePrincipal,
 	}
-	s := &Server{
-		Store:      db,
-		Authorizer: &authz.Authorizer{Assignments: db, Roles: db},
-		VerifyToken: func(token string) (galleon.Principal, error) {
-			if p, ok := f.principals[token]; ok {
-				return p, nil
-			}
-			return galleon.Principal{}, fmt.Errorf("unknown token %q", token)
-		},
-		Regions:   galleon.Regions{{Name: "eastus", DisplayName: "East US"}},
-		PublicURL: testPublicURL,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	s := newTestServer(db, f.principals)
 	f.handler = s.Handler()
 
 	must := func(what string, err error) {
@@ -190,7 +169,7 @@ func newListFixture(t *testing.T) *listFixture {
 	}
 	// A community gallery.
 	cid := f.Gallery("community", "pub")
-	_, _, err = db.PutGallery(ctx, cid, func(*galleon.Gallery) (*galleon.Gallery, error) {
+	_, _, err := db.PutGallery(ctx, cid, func(*galleon.Gallery) (*galleon.Gallery, error) {
 		g := &galleon.Gallery{ID: cid, Location: "eastus", Properties: galleon.GalleryProperties{SharingProfile: &galleon.SharingProfile{
 			CommunityGalleryInfo: &galleon.CommunityGalleryInfo{PublisherURI: "https://publisher.example", PublisherContact: "images@publisher.example",
 				Eula: "https://publisher.example/eula", PublicNamePrefix: "Contoso"}}}}

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"gocloud.dev/blob/memblob"
 
 	"github.com/galleon-project/galleon"
-	"github.com/galleon-project/galleon/authz"
 	"github.com/galleon-project/galleon/blobapi"
 	"github.com/galleon-project/galleon/chunkstore"
 	"github.com/galleon-project/galleon/netguard"
@@ -56,13 +53,8 @@ const refUnknownSnapshot = "nope"
 
 func newRefFixture(t *testing.T) *refFixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "galleon.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := &refFixture{Fixture: storetest.MustFixture(t, func(*testing.T) galleon.Store { return db }), db: db, bucket: memblob.OpenBucket(nil)}
+	db, fx := mustOpenTestStore(t)
+	f := &refFixture{Fixture: fx, db: db, bucket: memblob.OpenBucket(nil)}
 	t.Cleanup(func() { f.bucket.Close() })
 	f.eve = f.MustCreateTenant(t, "eve.example")
 	f.mallory = galleon.Principal{ObjectID: uuid.NewString(), TenantID: f.Bootstrap.Tenant.ID, Type: galleon.PrincipalUser,
@@ -72,22 +64,9 @@ func newRefFixture(t *testing.T) *refFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disks := &blobapi.Disks{Signer: &blobapi.Signer{Key: []byte("test key")}, PublicURL: testPublicURL,
+	s := newTestServer(db, f.tokens)
+	s.DiskData = &blobapi.Disks{Signer: &blobapi.Signer{Key: []byte("test key")}, PublicURL: testPublicURL,
 		Stores: map[string]*chunkstore.Store{"eastus": {Bucket: f.bucket}}, Importer: blobapi.NewImporter(guard)}
-	s := &Server{
-		Store:      db,
-		Authorizer: &authz.Authorizer{Assignments: db, Roles: db},
-		VerifyToken: func(token string) (galleon.Principal, error) {
-			if p, ok := f.tokens[token]; ok {
-				return p, nil
-			}
-			return galleon.Principal{}, fmt.Errorf("unknown token %q", token)
-		},
-		Regions:   galleon.Regions{{Name: "eastus", DisplayName: "East US"}},
-		PublicURL: testPublicURL,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		DiskData:  disks,
-	}
 	f.handler = s.Handler()
 
 	victim := "/subscriptions/" + f.Sub + "/resourceGroups/victim/providers/"
@@ -379,20 +358,25 @@ func apiVersionOf(path string) string {
 	return diskAPIVersion
 }
 
+// request is the method and the target of c, sent by caller: the path
+// under the caller's own resource group, with its api-version.
+func (c refCase) request(f *refFixture, caller string) (method, target string) {
+	method = c.method
+	if method == "" {
+		method = http.MethodPut
+	}
+	return method, f.prefix(caller) + c.path + apiVersionOf(c.path)
+}
+
 // refused runs c as caller and checks that it is refused, naming the field
 // and the source, with nothing created, changed or copied.
 func (f *refFixture) refused(t *testing.T, caller string, c refCase, wantMissing string) {
 	t.Helper()
-	own := f.prefix(caller) + "Microsoft.Compute/snapshots/own"
-	target := f.prefix(caller) + c.path + apiVersionOf(c.path)
-	method := c.method
-	if method == "" {
-		method = http.MethodPut
-	}
+	method, target := c.request(f, caller)
 	_, before := f.do(t, caller, http.MethodGet, target, nil)
 	keys := f.keys(t)
 	source := c.source(f)
-	status, body := f.do(t, caller, method, target, c.body(own, source))
+	status, body := f.do(t, caller, method, target, c.body(f.prefix(caller)+"Microsoft.Compute/snapshots/own", source))
 	e, _ := body["error"].(map[string]any)
 	canonical, err := galleon.ParseResourceRef(source)
 	if err != nil {
@@ -421,13 +405,8 @@ func (f *refFixture) refused(t *testing.T, caller string, c refCase, wantMissing
 // sources are authorized.
 func (f *refFixture) allowed(t *testing.T, caller string, c refCase) {
 	t.Helper()
-	own := f.prefix(caller) + "Microsoft.Compute/snapshots/own"
-	target := f.prefix(caller) + c.path + apiVersionOf(c.path)
-	method := c.method
-	if method == "" {
-		method = http.MethodPut
-	}
-	status, body := f.do(t, caller, method, target, c.body(own, c.source(f)))
+	method, target := c.request(f, caller)
+	status, body := f.do(t, caller, method, target, c.body(f.prefix(caller)+"Microsoft.Compute/snapshots/own", c.source(f)))
 	if status != c.okStatus {
 		t.Fatalf("%s %s as %s: %d %v; want %d", method, c.path, caller, status, body, c.okStatus)
 	}
@@ -621,7 +600,7 @@ func TestServer_ReferencesExternalStorageAccount(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f.refused(t, "mallory", c, "Microsoft.Storage/storageAccounts/read")
 			c.source = func(*refFixture) string { return external }
-			target := f.prefix("mallory") + c.path + apiVersionOf(c.path)
+			_, target := c.request(f, "mallory")
 			status, body := f.do(t, "mallory", http.MethodPut, target, c.body(f.prefix("mallory")+"Microsoft.Compute/snapshots/own", external))
 			if e, _ := body["error"].(map[string]any); e != nil && e["code"] == galleon.CodeLinkedAuthorizationFailed {
 				t.Fatalf("an account outside Galleon's subscriptions was refused: %d %v", status, e)

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +16,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/galleon-project/galleon"
-	"github.com/galleon-project/galleon/authz"
-	"github.com/galleon-project/galleon/sqlstore"
-	"github.com/galleon-project/galleon/storetest"
 )
 
 // deletedBytes stands in for the data plane so a test can see whose
@@ -54,31 +49,13 @@ func (d *deletedBytes) list() []string {
 func TestServer_SoftDelete(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "galleon.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := storetest.MustFixture(t, func(*testing.T) galleon.Store { return db })
+	db, f := mustOpenTestStore(t)
 	principals := map[string]galleon.Principal{"owner": f.Bootstrap.ServicePrincipal}
 	data := &deletedBytes{}
 	now := time.Now().UTC()
 	newServer := func(clock func() time.Time) http.Handler {
-		s := &Server{
-			Store:      db,
-			Authorizer: &authz.Authorizer{Assignments: db, Roles: db},
-			VerifyToken: func(token string) (galleon.Principal, error) {
-				if p, ok := principals[token]; ok {
-					return p, nil
-				}
-				return galleon.Principal{}, fmt.Errorf("unknown token %q", token)
-			},
-			Regions:   galleon.Regions{{Name: "eastus", DisplayName: "East US"}},
-			PublicURL: testPublicURL,
-			Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-			DiskData:  data,
-			Now:       clock,
-		}
+		s := newTestServer(db, principals)
+		s.DiskData, s.Now = data, clock
 		return s.Handler()
 	}
 	handler := newServer(nil)
