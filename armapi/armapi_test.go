@@ -159,7 +159,9 @@ func TestStatusByCode_CoversEveryCode(t *testing.T) {
 		galleon.CodeAuthenticationMissing, galleon.CodeAuthorizationFailed, galleon.CodeLinkedAuthorizationFailed, galleon.CodeRequestTooLarge,
 		galleon.CodeMethodNotAllowed, galleon.CodeInternal, galleon.CodeLeaseLost, galleon.CodeOperationNotAllowed, galleon.CodeInvalidResourceName,
 		galleon.CodeTooManyTags, galleon.CodeInvalidTagName, galleon.CodeInvalidTagNameLength, galleon.CodeInvalidTagNameCharacters,
-		galleon.CodeInvalidTagValueLength,
+		galleon.CodeInvalidTagValueLength, galleon.CodeInvalidFilter, galleon.CodeInvalidRoleDefinitionID, galleon.CodePrincipalNotFound,
+		galleon.CodeRoleAssignmentExists, galleon.CodeRoleAssignmentNotFound, galleon.CodeRoleDefinitionExists,
+		galleon.CodeRoleDefinitionHasAssignments, galleon.CodeRoleDefinitionIDExists, galleon.CodeRoleDefinitionNotFound,
 	} {
 		if _, ok := statusByCode[code]; !ok {
 			t.Errorf("no HTTP status for %s", code)
