@@ -14,13 +14,16 @@ import (
 
 const softDeletedColumns = versionColumns + `, v.deleted_at, v.expires_at`
 
-func scanSoftDeleted(row interface{ Scan(...any) error }, def galleon.ImageDefinitionID) (*galleon.SoftDeletedImageVersion, error) {
+// scanSoftDeleted reads the softDeletedColumns of a row of a version
+// under def, after the lead columns (a query that also selects def's
+// names scans them into def there).
+func scanSoftDeleted(row interface{ Scan(...any) error }, def *galleon.ImageDefinitionID, lead ...any) (*galleon.SoftDeletedImageVersion, error) {
 	var sd galleon.SoftDeletedImageVersion
-	sd.Version.ID = galleon.ImageVersionID{ImageDefinitionID: def}
 	var tags, props, sysData, deleted, expires string
-	if err := row.Scan(&sd.Version.ID.Version, &sd.Version.Location, &tags, &props, &sysData, &deleted, &expires); err != nil {
+	if err := row.Scan(append(lead, &sd.Version.ID.Version, &sd.Version.Location, &tags, &props, &sysData, &deleted, &expires)...); err != nil {
 		return nil, err
 	}
+	sd.Version.ID.ImageDefinitionID = *def
 	if err := fromJSON(tags, &sd.Version.Tags); err != nil {
 		return nil, err
 	}
@@ -50,7 +53,7 @@ const versionKeyWhere = ` WHERE subscription_id = ? AND gallery_fold = ? AND ima
 // expired or not; nil when there is none.
 func getSoftDeleted(ctx context.Context, q querier, def galleon.ImageDefinitionID, name string) (*galleon.SoftDeletedImageVersion, error) {
 	sd, err := scanSoftDeleted(q.queryRow(ctx, `SELECT `+softDeletedColumns+` FROM soft_deleted_image_versions v
-		WHERE v.subscription_id = ? AND v.gallery_fold = ? AND v.image_fold = ? AND v.name_fold = ?`, versionKeys(def, name)...), def)
+		WHERE v.subscription_id = ? AND v.gallery_fold = ? AND v.image_fold = ? AND v.name_fold = ?`, versionKeys(def, name)...), &def)
 	if isNoRows(err) {
 		return nil, nil
 	}
@@ -123,7 +126,7 @@ func (s *DB) ListSoftDeletedImageVersions(ctx context.Context, id galleon.ImageD
 	}
 	defer rows.Close()
 	for rows.Next() {
-		sd, err := scanSoftDeleted(rows, def.ID)
+		sd, err := scanSoftDeleted(rows, &def.ID)
 		if err != nil {
 			return nil, "", err
 		}
@@ -233,28 +236,11 @@ func (s *DB) ListExpiredImageVersions(ctx context.Context, limit int) (out []gal
 	defer rows.Close()
 	for rows.Next() {
 		var def galleon.ImageDefinitionID
-		var sd galleon.SoftDeletedImageVersion
-		var tags, props, sysData, deleted, expires string
-		if err := rows.Scan(&def.SubscriptionID, &def.ResourceGroup, &def.Name, &def.Image,
-			&sd.Version.ID.Version, &sd.Version.Location, &tags, &props, &sysData, &deleted, &expires); err != nil {
+		sd, err := scanSoftDeleted(rows, &def, &def.SubscriptionID, &def.ResourceGroup, &def.Name, &def.Image)
+		if err != nil {
 			return nil, err
 		}
-		sd.Version.ID.ImageDefinitionID = def
-		for _, d := range []struct {
-			s string
-			v any
-		}{{tags, &sd.Version.Tags}, {props, &sd.Version.Properties}, {sysData, &sd.Version.SystemData}} {
-			if err := fromJSON(d.s, d.v); err != nil {
-				return nil, err
-			}
-		}
-		if sd.DeletedAt, err = parseTS(deleted); err != nil {
-			return nil, err
-		}
-		if sd.ExpiresAt, err = parseTS(expires); err != nil {
-			return nil, err
-		}
-		out = append(out, sd)
+		out = append(out, *sd)
 	}
 	return out, rows.Err()
 }
