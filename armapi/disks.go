@@ -375,7 +375,7 @@ func (s *Server) beginGetAccess(w http.ResponseWriter, r *request) error {
 // endGetAccess ends access. Every SAS handed out for the disk so far is
 // revoked (its access generation goes up); for an upload that means
 // sealing the uploaded bytes into the disk's content (ActiveUpload →
-// Unattached). A seal is three steps, each safe to repeat after a crash:
+// Unattached). A seal is four steps, each safe to repeat after a crash:
 //
 //  1. claim: the generation goes up, which ends the write SAS (no page
 //     lands while the bytes are read) and names this attempt;
